@@ -1,0 +1,7 @@
+/** Every event the audit subscriber saw, in order. */
+export interface AuditEntry {
+  readonly event: string
+  readonly at: Date
+}
+
+export const auditLog: AuditEntry[] = []

@@ -1,0 +1,41 @@
+import type { Application } from '../../foundation/application.ts'
+import { listEvents, type ListedListener } from '../../events/event-listing.ts'
+import type { CommandHandler } from '../command.ts'
+import type { Output } from '../output.ts'
+
+function describe(listener: ListedListener, output: Output): string {
+  const method = listener.method ? `@${listener.method}` : ''
+  const via = listener.pattern ? output.paint(` (wildcard ${listener.pattern})`, 'dim') : ''
+  return `  ⇂ ${listener.name}${method}${via}`
+}
+
+/** Prints the event listing; shared by `event:list` and `about`. */
+export function printEventList(app: Application, output: Output, filter?: string): void {
+  const listing = listEvents(app.make('events'), app.make('events.discovery'), filter)
+  if (listing.events.length === 0 && listing.wildcards.length === 0) {
+    output.line(filter ? `No events match "${filter}".` : 'No events are registered.')
+    return
+  }
+  for (const { event, listeners } of listing.events) {
+    output.line(output.paint(event, 'yellow'))
+    if (listeners.length === 0) output.line(output.paint('  (no listeners)', 'dim'))
+    for (const listener of listeners) output.line(describe(listener, output))
+  }
+  for (const { event, listeners } of listing.wildcards) {
+    output.line(`${output.paint(event, 'cyan')} ${output.paint('(wildcard)', 'dim')}`)
+    for (const listener of listeners) output.line(describe({ ...listener, pattern: null }, output))
+  }
+}
+
+const eventList: CommandHandler = ({ app, options, output }) => {
+  if (!app) throw new Error('event:list needs the booted application')
+  const filter = typeof options.event === 'string' ? options.event : undefined
+  if (options.json) {
+    output.json(listEvents(app.make('events'), app.make('events.discovery'), filter))
+    return 0
+  }
+  printEventList(app, output, filter)
+  return 0
+}
+
+export default eventList

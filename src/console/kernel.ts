@@ -1,0 +1,95 @@
+import { Command, CommanderError } from 'commander'
+import { readFileSync } from 'node:fs'
+import type { Application } from '../foundation/application.ts'
+import type { CommandDefinition } from './command.ts'
+import { commands } from './manifest.ts'
+import { UserError } from '../foundation/errors.ts'
+import { Output, type OutputStreams } from './output.ts'
+
+export interface ArtisanOptions {
+  cwd?: string
+  streams?: OutputStreams
+  /** Boots the application for commands that need it (tests pass their own). */
+  boot?: (cwd: string) => Promise<Application>
+}
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version
+
+async function defaultBoot(cwd: string): Promise<Application> {
+  const { bootApplication } = await import('../support/application-root.ts')
+  return bootApplication({ basePath: cwd })
+}
+
+/**
+ * Runs one artisan invocation and resolves to its exit code: 0 success, 1 a user error (one
+ * line on stderr), 2 an internal error (with the stack under --verbose).
+ */
+export async function runArtisan(argv: readonly string[], options: ArtisanOptions = {}): Promise<number> {
+  const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr }
+  const cwd = options.cwd ?? process.cwd()
+  const noAnsi = argv.includes('--no-ansi') || !streams.stdout.isTTY || 'NO_COLOR' in process.env
+  const verbose = argv.includes('--verbose') || argv.includes('-v')
+  const output = new Output(streams, !noAnsi)
+  let exitCode = 0
+
+  const program = new Command('artisan')
+    .description('Herald artisan')
+    .version(version, '-V, --version')
+    .option('--no-ansi', 'Disable ANSI colour')
+    .option('-v, --verbose', 'Show stack traces of errors')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => streams.stdout.write(text),
+      writeErr: (text) => streams.stderr.write(text),
+    })
+
+  for (const definition of commands) {
+    const command = program.command(definition.name).description(definition.description)
+    for (const argument of definition.arguments ?? []) {
+      command.argument(argument.required ? `<${argument.name}>` : `[${argument.name}]`, argument.description)
+    }
+    for (const option of definition.options ?? []) command.option(option.flags, option.description)
+    command.action(async (...received: unknown[]) => {
+      exitCode = await runCommand(definition, received, output, cwd, options.boot ?? defaultBoot)
+    })
+  }
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return exitCode
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version "errors" are commander's normal exits.
+      return error.exitCode === 0 ? 0 : 1
+    }
+    if (error instanceof UserError) {
+      output.error(error.message)
+      return 1
+    }
+    output.error(error instanceof Error ? `Error: ${error.message}` : `Error: ${String(error)}`)
+    if (verbose && error instanceof Error && error.stack) streams.stderr.write(`${error.stack}\n`)
+    return 2
+  }
+}
+
+async function runCommand(
+  definition: CommandDefinition,
+  received: unknown[],
+  output: Output,
+  cwd: string,
+  boot: (cwd: string) => Promise<Application>,
+): Promise<number> {
+  // commander passes the declared arguments, then the options object, then the command.
+  const argCount = definition.arguments?.length ?? 0
+  const args = received.slice(0, argCount).filter((value): value is string => typeof value === 'string')
+  const opts = (received[argCount] ?? {}) as Record<string, unknown>
+  const { default: handler } = await definition.load()
+  const app = definition.boots ? await boot(cwd) : null
+  try {
+    return (await handler({ app, args, options: opts, output, cwd })) ?? 0
+  } finally {
+    await app?.shutdown()
+  }
+}

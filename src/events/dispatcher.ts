@@ -1,0 +1,522 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { Dispatchable, eventClassName } from './dispatchable.ts'
+import { routedMethodName } from './listener.ts'
+import { isWildcard, wildcardMatcher } from './wildcard.ts'
+import type {
+  DebugLogger,
+  EventClass,
+  EventKey,
+  KnownEventName,
+  EventsList,
+  ListenerErrorHandler,
+  ListenerFor,
+  ListenerLike,
+  RegisteredListener,
+  WildcardListenerLike,
+  WildcardPattern,
+} from './types.ts'
+
+/** What `Event.fake()` installs: one guard at the top of the single dispatch path. */
+export interface DispatchInterceptor {
+  /** Records the dispatch; returns true when the event is faked (listeners must not run). */
+  intercept(eventName: string, event: unknown): boolean
+}
+
+/** A class whose `subscribe(events)` registers its own listeners, Laravel style. */
+export interface SubscriberInstance {
+  subscribe(events: Dispatcher): void
+}
+
+type AnyFunction = (...args: never[]) => unknown
+type Invoker = (eventName: string, event: unknown) => unknown
+
+/** A registered listener plus what the hot path needs to call it. */
+interface ListenerEntry extends RegisteredListener {
+  readonly seq: number
+  readonly invoke: Invoker
+}
+
+interface WildcardEntry {
+  readonly entry: ListenerEntry
+  readonly matches: (eventName: string) => boolean
+}
+
+/** Listeners resolved for one event class: built once, dropped on listen/forget/flush. */
+interface ResolvedClass {
+  readonly name: string
+  readonly entries: readonly ListenerEntry[]
+}
+
+interface DeferredDispatch {
+  readonly key: string | object
+  readonly payload: unknown
+}
+
+interface DeferScope {
+  readonly only: ReadonlySet<string> | null
+  readonly buffer: DeferredDispatch[]
+}
+
+const EMPTY: readonly ListenerEntry[] = Object.freeze([])
+
+const silentLogger: DebugLogger = { debug() {} }
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function displayName(listener: unknown): string {
+  if (typeof listener === 'function' && listener.name) return listener.name
+  return 'Closure'
+}
+
+/** `SendReceipt`, or `OrderSubscriber@handleOrderShipped` for a routed method. */
+function label(name: string, method: string | null): string {
+  return method && method !== 'handle' ? `${name}@${method}` : name
+}
+
+function displayNamed(listener: unknown): boolean {
+  return typeof listener === 'function' && listener.name !== ''
+}
+
+function isClass(value: unknown): value is new () => object {
+  return (
+    typeof value === 'function' &&
+    /^class[\s{]/.test(Function.prototype.toString.call(value))
+  )
+}
+
+/**
+ * The event dispatcher: Laravel's `Illuminate\Events\Dispatcher` for TypeScript.
+ *
+ * Listeners run one after another in registration order (wildcards included), each awaited
+ * when it returns a promise; `false` stops the rest. Every listener runs even when an earlier
+ * one throws; then `dispatch` rejects with one `AggregateError` that names the event and the
+ * failed listeners, unless `onError` is set.
+ */
+export class Dispatcher {
+  private readonly listeners = new Map<string, ListenerEntry[]>()
+  private readonly wildcards: WildcardEntry[] = []
+  private readonly classCache = new Map<Function, ResolvedClass>()
+  private readonly nameCache = new Map<string, readonly ListenerEntry[]>()
+  private readonly subscribed = new Set<unknown>()
+  private readonly deferStorage = new AsyncLocalStorage<DeferScope>()
+  private seq = 0
+  /** The subscriber whose subscribe() is running: it names the closures it registers. */
+  private subscribing: string | null = null
+  private deferring = 0
+  private inflight = 0
+  private settledWaiters: Array<() => void> = []
+  private errorHandler: ListenerErrorHandler | null = null
+  private interceptor: DispatchInterceptor | null = null
+
+  constructor(private readonly logger: DebugLogger = silentLogger) {}
+
+  /**
+   * Registers a listener for an event class, a string name, a wildcard pattern or a list.
+   * Registering the same listener for the same event again is a no-op.
+   *
+   * ```ts
+   * events.listen(OrderPlaced, SendReceipt)
+   * events.listen('orders.*', (name, event) => audit(name, event))
+   * ```
+   */
+  listen<E extends object>(event: EventClass<E>, listener: ListenerLike<E>): void
+  listen<K extends KnownEventName>(event: K, listener: ListenerLike<EventsList[K]>): void
+  listen(pattern: WildcardPattern, listener: WildcardListenerLike): void
+  listen<const K extends readonly EventKey[]>(events: K, listener: ListenerFor<K[number]>): void
+  listen<N extends string>(event: N extends KnownEventName ? never : N, listener: ListenerLike<unknown>): void
+  listen(events: EventKey | readonly EventKey[], listener: unknown): void {
+    const keys = Array.isArray(events) ? events : [events as EventKey]
+    for (const key of keys) this.addListener(this.keyName(key), listener)
+  }
+
+  /**
+   * Registers a subscriber: a class (or instance) with `subscribe(events)`, or a class with
+   * `static events` whose methods are routed by name (`handleOrderShipped`). Subscribing the
+   * same class twice is a no-op.
+   */
+  subscribe(subscriber: (new () => object) | object): void {
+    const ctor = typeof subscriber === 'function' ? subscriber : subscriber.constructor
+    if (this.subscribed.has(ctor)) {
+      this.logger.debug(`Subscriber "${displayName(ctor)}" is already subscribed; ignored.`)
+      return
+    }
+    const instance = typeof subscriber === 'function' ? new (subscriber as new () => object)() : subscriber
+    const declared = (ctor as { events?: readonly EventKey[] }).events
+    if (typeof (instance as Partial<SubscriberInstance>).subscribe === 'function') {
+      this.subscribing = displayName(ctor)
+      try {
+        ;(instance as SubscriberInstance).subscribe(this)
+      } finally {
+        this.subscribing = null
+      }
+    } else if (Array.isArray(declared)) {
+      for (const key of declared) {
+        const name = this.keyName(key)
+        this.register(name, ctor, this.routedMethod(instance, ctor, name), instance)
+      }
+    } else {
+      throw new TypeError(
+        `Subscriber "${displayName(ctor)}" has neither a subscribe(events) method nor static events.`,
+      )
+    }
+    this.subscribed.add(ctor)
+  }
+
+  /**
+   * Dispatches an event object, or a string event with its payload. Resolves to the listeners'
+   * responses (stopping at the first `false`).
+   *
+   * ```ts
+   * await events.dispatch(new OrderPlaced(order))
+   * await events.dispatch('task.completed', { id: 7 })
+   * ```
+   */
+  dispatch<E extends object>(event: E): Promise<unknown[]>
+  dispatch<K extends KnownEventName>(event: K, payload: EventsList[K]): Promise<unknown[]>
+  dispatch<N extends string>(event: N extends KnownEventName ? never : N, payload?: unknown): Promise<unknown[]>
+  dispatch(event: object | string, payload?: unknown): Promise<unknown[]> {
+    return this.dispatchEvent(event, payload, false) as Promise<unknown[]>
+  }
+
+  /** Dispatches and resolves to the first response that is not null or undefined. */
+  until<E extends object>(event: E): Promise<unknown>
+  until<K extends KnownEventName>(event: K, payload: EventsList[K]): Promise<unknown>
+  until<N extends string>(event: N extends KnownEventName ? never : N, payload?: unknown): Promise<unknown>
+  until(event: object | string, payload?: unknown): Promise<unknown> {
+    return this.dispatchEvent(event, payload, true)
+  }
+
+  /** Dispatches only when `condition` is truthy. */
+  dispatchIf(condition: unknown, event: object): Promise<unknown[]> {
+    return condition ? this.dispatch(event) : Promise.resolve([])
+  }
+
+  /** Dispatches only when `condition` is falsy. */
+  dispatchUnless(condition: unknown, event: object): Promise<unknown[]> {
+    return condition ? Promise.resolve([]) : this.dispatch(event)
+  }
+
+  /**
+   * Holds the dispatches made while `fn` runs (all, or only the named `events`) and dispatches
+   * them in order once it resolves; if `fn` throws they are dropped. Scoped to `fn`'s async
+   * context, so a concurrent request's events are not held.
+   */
+  async defer<T>(fn: () => T | Promise<T>, events?: readonly EventKey[]): Promise<T> {
+    const scope: DeferScope = {
+      only: events ? new Set(events.map((key) => this.keyName(key))) : null,
+      buffer: [],
+    }
+    this.deferring++
+    let result: T
+    try {
+      result = await this.deferStorage.run(scope, fn)
+    } finally {
+      this.deferring--
+    }
+    for (const { key, payload } of scope.buffer) await this.dispatchEvent(key, payload, false)
+    return result
+  }
+
+  /** Resolves when every listener started by earlier dispatches has finished. */
+  settled(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.settledWaiters.push(resolve))
+  }
+
+  /**
+   * Routes listener errors to `handler` instead of rejecting the dispatch; `null` restores
+   * the default (reject with an AggregateError once every listener ran).
+   */
+  onError(handler: ListenerErrorHandler | null): void {
+    this.errorHandler = handler
+  }
+
+  /** True when the event (a class or a name) has listeners, wildcards included. */
+  hasListeners(event: EventKey): boolean {
+    return this.entriesFor(event).length > 0
+  }
+
+  /** True when a wildcard listener matches the event name. */
+  hasWildcardListeners(event: EventKey): boolean {
+    const name = this.keyName(event)
+    return this.wildcards.some((wildcard) => wildcard.matches(name))
+  }
+
+  /**
+   * The listeners that would run for an event (in order), or, with no argument, every
+   * registration keyed by event name or pattern.
+   */
+  getListeners(event: EventKey): RegisteredListener[]
+  getListeners(): Map<string, RegisteredListener[]>
+  getListeners(event?: EventKey): RegisteredListener[] | Map<string, RegisteredListener[]> {
+    if (event === undefined) {
+      const all = new Map<string, RegisteredListener[]>()
+      for (const [name, entries] of this.listeners) all.set(name, entries.map(publicView))
+      for (const { entry } of this.wildcards) {
+        all.set(entry.event, [...(all.get(entry.event) ?? []), publicView(entry)])
+      }
+      return all
+    }
+    return this.entriesFor(event).map(publicView)
+  }
+
+  /** Removes every listener of an event name, class or wildcard pattern. */
+  forget(event: EventKey): void {
+    const name = this.keyName(event)
+    this.listeners.delete(name)
+    for (let i = this.wildcards.length - 1; i >= 0; i--) {
+      if (this.wildcards[i]!.entry.event === name) this.wildcards.splice(i, 1)
+    }
+    this.invalidate()
+  }
+
+  /** Removes every listener and subscriber. */
+  flush(): void {
+    this.listeners.clear()
+    this.wildcards.length = 0
+    this.subscribed.clear()
+    this.invalidate()
+  }
+
+  /** @internal Installs (or, with null, removes) the fake's guard. */
+  intercept(interceptor: DispatchInterceptor | null): void {
+    this.interceptor = interceptor
+  }
+
+  /** @internal The fake this dispatcher currently reports to. */
+  get currentInterceptor(): DispatchInterceptor | null {
+    return this.interceptor
+  }
+
+  /** The single dispatch path: every public method comes through here. */
+  private dispatchEvent(event: object | string, payload: unknown, halt: boolean): Promise<unknown> {
+    let name: string
+    let subject: unknown
+    let entries: readonly ListenerEntry[]
+    if (typeof event === 'string') {
+      name = event
+      subject = payload
+      entries = this.nameCache.get(name) ?? this.entriesForName(name)
+    } else {
+      const resolved = this.classCache.get(event.constructor) ?? this.resolveClass(event.constructor)
+      name = resolved.name
+      subject = event
+      entries = resolved.entries
+    }
+    if (this.interceptor !== null && this.interceptor.intercept(name, subject)) {
+      return Promise.resolve(halt ? undefined : [])
+    }
+    if (this.deferring > 0) {
+      const scope = this.deferStorage.getStore()
+      if (scope !== undefined && (scope.only === null || scope.only.has(name))) {
+        scope.buffer.push({ key: event, payload })
+        return Promise.resolve(halt ? undefined : [])
+      }
+    }
+    if (entries.length === 0) return Promise.resolve(halt ? undefined : [])
+    return this.invokeListeners(name, subject, entries, halt)
+  }
+
+  private async invokeListeners(
+    name: string,
+    event: unknown,
+    entries: readonly ListenerEntry[],
+    halt: boolean,
+  ): Promise<unknown> {
+    this.inflight++
+    const responses: unknown[] = []
+    let failures: Array<{ entry: ListenerEntry; error: unknown }> | null = null
+    let halted: unknown = undefined
+    try {
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!
+        let response: unknown
+        try {
+          response = entry.invoke(name, event)
+          if (isThenable(response)) response = await response
+        } catch (error) {
+          const unhandled = await this.handleListenerError(error, event, entry)
+          if (unhandled !== undefined) (failures ??= []).push({ entry, error: unhandled })
+          continue
+        }
+        if (halt && response !== undefined && response !== null) {
+          halted = response
+          break
+        }
+        if (response === false) break
+        responses.push(response)
+      }
+    } finally {
+      if (--this.inflight === 0) this.notifySettled()
+    }
+    if (failures !== null) throw this.aggregate(name, failures)
+    return halt ? halted : responses
+  }
+
+  /** Returns the error to report, or undefined when the `onError` handler took it. */
+  private async handleListenerError(
+    error: unknown,
+    event: unknown,
+    entry: ListenerEntry,
+  ): Promise<unknown> {
+    if (this.errorHandler === null) return error
+    try {
+      await this.errorHandler(error, event, publicView(entry))
+      return undefined
+    } catch (handlerError) {
+      return handlerError
+    }
+  }
+
+  private aggregate(name: string, failures: Array<{ entry: ListenerEntry; error: unknown }>): AggregateError {
+    const list = failures
+      .map(({ entry, error }) => `${label(entry.name, entry.method)} (${describeError(error)})`)
+      .join(', ')
+    const count = failures.length === 1 ? '1 listener' : `${failures.length} listeners`
+    return new AggregateError(
+      failures.map((failure) => failure.error),
+      `${count} failed for event "${name}": ${list}`,
+    )
+  }
+
+  private notifySettled(): void {
+    const waiters = this.settledWaiters
+    this.settledWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  private keyName(key: EventKey): string {
+    if (typeof key === 'string') return key
+    if (typeof key === 'function') return eventClassName(key)
+    throw new TypeError(`Cannot listen to ${String(key)}: give an event class, a name or a pattern.`)
+  }
+
+  private addListener(name: string, listener: unknown): void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(`Listener for "${name}" must be a function or a class, got ${typeof listener}.`)
+    }
+    if (!isClass(listener)) {
+      this.register(name, listener, null, null)
+      return
+    }
+    const proto = listener.prototype as Record<string, unknown>
+    if (typeof proto.handle === 'function') {
+      this.register(name, listener, 'handle', null)
+    } else if (isWildcard(name)) {
+      throw new TypeError(`Listener "${listener.name}" for "${name}" needs a handle(eventName, event) method.`)
+    } else {
+      this.register(name, listener, this.routedMethod(proto, listener, name), null)
+    }
+  }
+
+  private routedMethod(target: object, ctor: Function, name: string): string {
+    const method = routedMethodName(name)
+    if (typeof (target as Record<string, unknown>)[method] !== 'function') {
+      throw new TypeError(
+        `Listener "${displayName(ctor)}" has no handle() or ${method}() method for event "${name}".`,
+      )
+    }
+    return method
+  }
+
+  /**
+   * Adds one registration. `listener` is the class or function (the identity used for
+   * duplicates), `method` the method to call on a class instance, `instance` a ready one.
+   */
+  private register(name: string, listener: unknown, method: string | null, instance: object | null): void {
+    const wildcard = isWildcard(name)
+    const existing = wildcard
+      ? this.wildcards.some(({ entry }) => entry.event === name && entry.listener === listener && entry.method === method)
+      : (this.listeners.get(name) ?? EMPTY).some((entry) => entry.listener === listener && entry.method === method)
+    if (existing) {
+      this.logger.debug(`Listener "${label(displayName(listener), method)}" is already registered for "${name}"; ignored.`)
+      return
+    }
+    const entry: ListenerEntry = {
+      event: name,
+      name: this.subscribing !== null && !displayNamed(listener) ? this.subscribing : displayName(listener),
+      listener,
+      method,
+      wildcard,
+      seq: this.seq++,
+      invoke: this.createInvoker(listener, method, instance, wildcard),
+    }
+    if (wildcard) {
+      this.wildcards.push({ entry, matches: wildcardMatcher(name) })
+    } else {
+      const list = this.listeners.get(name)
+      if (list) list.push(entry)
+      else this.listeners.set(name, [entry])
+    }
+    this.invalidate()
+  }
+
+  /** Class listeners are constructed once, on first use, and kept. */
+  private createInvoker(listener: unknown, method: string | null, instance: object | null, wildcard: boolean): Invoker {
+    if (method === null) {
+      const fn = listener as AnyFunction as (...args: unknown[]) => unknown
+      return wildcard ? fn : (_name, event) => fn(event)
+    }
+    const Ctor = listener as new () => Record<string, (...args: unknown[]) => unknown>
+    let target = instance as Record<string, (...args: unknown[]) => unknown> | null
+    return wildcard
+      ? (name, event) => (target ??= new Ctor())[method]!(name, event)
+      : (_name, event) => (target ??= new Ctor())[method]!(event)
+  }
+
+  private invalidate(): void {
+    this.classCache.clear()
+    this.nameCache.clear()
+  }
+
+  private entriesFor(event: EventKey): readonly ListenerEntry[] {
+    return typeof event === 'function' ? this.resolveClass(event).entries : this.entriesForName(event)
+  }
+
+  private entriesForName(name: string): readonly ListenerEntry[] {
+    const entries = this.collect([name], name)
+    this.nameCache.set(name, entries)
+    return entries
+  }
+
+  /** An event class's listeners: its own name's, its parent classes', and matching wildcards. */
+  private resolveClass(ctor: Function): ResolvedClass {
+    const name = eventClassName(ctor)
+    const names: string[] = []
+    for (let c: Function | null = ctor; c && c !== Function.prototype && c !== Object; c = Object.getPrototypeOf(c)) {
+      if (c === Dispatchable) break
+      names.push(eventClassName(c))
+    }
+    const resolved: ResolvedClass = { name, entries: this.collect(names, name) }
+    this.classCache.set(ctor, resolved)
+    return resolved
+  }
+
+  private collect(names: readonly string[], eventName: string): readonly ListenerEntry[] {
+    const found: ListenerEntry[] = []
+    for (const n of names) found.push(...(this.listeners.get(n) ?? EMPTY))
+    for (const { entry, matches } of this.wildcards) if (matches(eventName)) found.push(entry)
+    if (found.length === 0) return EMPTY
+    return found.sort((a, b) => a.seq - b.seq)
+  }
+}
+
+function publicView(entry: ListenerEntry): RegisteredListener {
+  return {
+    event: entry.event,
+    name: entry.name,
+    listener: entry.listener,
+    method: entry.method,
+    wildcard: entry.wildcard,
+  }
+}

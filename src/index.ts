@@ -1,0 +1,37 @@
+// Herald's public API: application code imports from 'herald' and nothing deeper.
+export { Application, type ApplicationOptions } from './foundation/application.ts'
+export { ServiceProvider, type ServiceProviderClass } from './foundation/service-provider.ts'
+export { Container, type ContainerBindings } from './foundation/container.ts'
+export { Env, type EnvSource } from './foundation/env.ts'
+export {
+  defineConfig,
+  ConfigRepository,
+  type AppConfig,
+  type EventsConfig,
+  type HeraldConfig,
+  type ConfigFactory,
+} from './foundation/config.ts'
+export { createLogger, type Logger, type LogLevel } from './foundation/logger.ts'
+
+export { Dispatcher, type SubscriberInstance } from './events/dispatcher.ts'
+export { Dispatchable, eventClassName } from './events/dispatchable.ts'
+export { Listener, Subscriber, routedMethodName, type ListenerBase, type SubscriberBase } from './events/listener.ts'
+export { EventFake, restoreAllFakes, type FakeOptions, type FakePayload, type RecordedDispatch } from './events/event-fake.ts'
+export type { DiscoveryReport } from './events/discovery.ts'
+export type {
+  EventsList,
+  EventClass,
+  EventKey,
+  KnownEventName,
+  PayloadOf,
+  WildcardPattern,
+  ListenerFunction,
+  WildcardListenerFunction,
+  ListenerClass,
+  ListenerLike,
+  RegisteredListener,
+  ListenerErrorHandler,
+} from './events/types.ts'
+
+export { createApplication, bootApplication, facadeRoot, setFacadeRoot } from './support/application-root.ts'
+export { Event } from './support/facades/event.ts'

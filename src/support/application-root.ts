@@ -1,0 +1,44 @@
+import { Application, type ApplicationOptions } from '../foundation/application.ts'
+import type { ServiceProviderClass } from '../foundation/service-provider.ts'
+import { EventServiceProvider } from '../events/event-service-provider.ts'
+import { setStaticDispatchTarget } from '../events/dispatchable.ts'
+
+/** The framework's own providers, registered before the application's. */
+export const frameworkProviders: ServiceProviderClass[] = [EventServiceProvider]
+
+/** An application with the framework's providers. It backs the facades once booted. */
+export function createApplication(options: ApplicationOptions = {}): Application {
+  return new Application({ ...options, providers: [...frameworkProviders, ...(options.providers ?? [])] })
+}
+
+let root: Application | null = null
+
+/**
+ * The application the facades forward to. Before any is set, a bare one (framework providers,
+ * nothing booted) is made, so `Event.listen` works in a plain unit test.
+ */
+export function facadeRoot(): Application {
+  root ??= createApplication()
+  return root
+}
+
+/** Makes `app` the facades' application (`null` forgets it). */
+export function setFacadeRoot(app: Application | null): void {
+  root = app
+}
+
+/**
+ * Creates, boots and installs the application the facades use: what `bin/artisan`, the
+ * server and a test's `beforeAll` call.
+ */
+export async function bootApplication(options: ApplicationOptions = {}): Promise<Application> {
+  const app = createApplication(options)
+  setFacadeRoot(app)
+  app.onShutdown(() => {
+    if (root === app) setFacadeRoot(null)
+  })
+  await app.boot()
+  return app
+}
+
+setStaticDispatchTarget(() => facadeRoot().make('events'))
