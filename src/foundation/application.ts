@@ -49,7 +49,9 @@ export class Application extends Container {
   constructor(private readonly options: ApplicationOptions = {}) {
     super()
     this.basePath = resolve(options.basePath ?? process.cwd())
-    this.env = new Env(options.env ?? process.env)
+    // The environment is read at boot; until then the framework's defaults apply, so that
+    // constructing an application never fails on a bad setting.
+    this.env = new Env({})
     this.config = new ConfigRepository(defaultConfig(this.env))
     this.logger = createLogger(this.config.get('app').logLevel)
     for (const Provider of options.providers ?? []) this.providers.push(new Provider(this))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Dispatchable, Dispatcher, Listener, Subscriber, createApplication, setFacadeRoot } from 'herald'
+import { Dispatchable, Dispatcher, Listener, Subscriber, createApplication, setFacadeRoot, type WildcardPattern } from 'herald'
 
 class OrderPlaced {
   constructor(public readonly orderId: number) {}
@@ -246,7 +246,7 @@ describe('until, dispatchIf, dispatchUnless, static dispatch', () => {
 })
 
 describe('wildcards', () => {
-  const cases: Array<[string, string, boolean]> = [
+  const cases: Array<[WildcardPattern, string, boolean]> = [
     ['orders.*', 'orders.created', true],
     ['orders.*', 'orders.item.added', true],
     ['orders.*', 'orders', false],
