@@ -29,7 +29,7 @@ const active = new Set<EventFake>()
 
 /** Restores every fake still installed; the test setup calls it after each test. */
 export function restoreAllFakes(): void {
-  for (const fake of [...active]) fake.restore()
+  for (const fake of [...active].reverse()) fake.restore()
 }
 
 function matcher(key: EventKey): (record: RecordedDispatch) => boolean {
@@ -169,7 +169,11 @@ export class EventFake implements DispatchInterceptor, Disposable {
   /** Puts the dispatcher back as it was before this fake. Idempotent. */
   restore(): void {
     if (!active.delete(this)) return
-    if (this.dispatcher.currentInterceptor === this) this.dispatcher.intercept(this.previous)
+    if (this.dispatcher.currentInterceptor !== this) return
+    // Skip fakes that were restored out of order: they must not come back.
+    let previous = this.previous
+    while (previous instanceof EventFake && !active.has(previous)) previous = previous.previous
+    this.dispatcher.intercept(previous)
   }
 
   [Symbol.dispose](): void {
@@ -196,7 +200,9 @@ export class EventFake implements DispatchInterceptor, Disposable {
     const lines = stack.split('\n')
     const firstFrame = lines.findIndex((line) => line.trimStart().startsWith('at '))
     if (firstFrame < 0) return error
-    const frames = lines.slice(firstFrame).filter((line) => !line.includes(frameworkDir))
+    const frames = lines
+      .slice(firstFrame)
+      .filter((line) => !line.includes(frameworkDir) && !line.includes('node:internal/'))
     error.stack = [...lines.slice(0, firstFrame), ...frames].join('\n')
     return error
   }

@@ -59,7 +59,7 @@ export type WildcardListenerClass = new () => {
  * convention, `handleOrderShipped` for `OrderShipped` and `handleTaskCompleted` for
  * `task.completed`. Its methods are checked at registration, not by the compiler.
  */
-export type RoutedSubscriberClass = new () => object
+export type RoutedSubscriberClass = new () => object & { readonly handle?: never }
 
 /** Anything `listen()` accepts as the listener of payload `P`. */
 export type ListenerLike<P> = ListenerFunction<P> | ListenerClass<P> | RoutedSubscriberClass

@@ -88,10 +88,15 @@ export const Event = {
     }
   },
 
-  /** Removes the current fake and puts the real dispatcher back. */
+  /** Removes every fake and puts the real dispatcher back. */
   restore(): void {
-    const fake = dispatcher().currentInterceptor
-    if (fake instanceof EventFake) fake.restore()
+    const events = dispatcher()
+    let fake = events.currentInterceptor
+    while (fake instanceof EventFake) {
+      fake.restore()
+      if (events.currentInterceptor === fake) break
+      fake = events.currentInterceptor
+    }
   },
 
   assertDispatched<K extends EventKey>(key: K, predicateOrTimes?: ((event: FakePayload<K>) => boolean) | number): void {
@@ -112,7 +117,7 @@ export const Event = {
   assertListening(key: EventKey, listener: unknown): void {
     currentFake('assertListening').assertListening(key, listener)
   },
-  /** The faked dispatches of `key` that pass `predicate`. */
+  /** The recorded dispatches of `key` (faked or let through) that pass `predicate`. */
   dispatched<K extends EventKey>(key: K, predicate?: (event: FakePayload<K>) => boolean): FakePayload<K>[] {
     return currentFake('dispatched').dispatched(key, predicate)
   },
