@@ -13,7 +13,20 @@ export {
 } from './foundation/config.ts'
 export { createLogger, type Logger, type LogLevel } from './foundation/logger.ts'
 
-export { Dispatcher, type SubscriberInstance } from './events/dispatcher.ts'
+export { Dispatcher, type SubscriberInstance, type QueuedListenerGateway } from './events/dispatcher.ts'
+export {
+  ShouldQueue,
+  ShouldBroadcast,
+  ShouldBroadcastNow,
+  ShouldDispatchAfterCommit,
+  isShouldQueue,
+  isShouldBroadcast,
+  isShouldBroadcastNow,
+  isShouldDispatchAfterCommit,
+  type QueueOptions,
+  type BroadcastOptions,
+} from './events/contracts.ts'
+export { Channel, PrivateChannel, PresenceChannel } from './broadcasting/channels.ts'
 export { Dispatchable, eventClassName } from './events/dispatchable.ts'
 export { Listener, Subscriber, routedMethodName, type ListenerBase, type SubscriberBase } from './events/listener.ts'
 export { EventFake, restoreAllFakes, type FakeOptions, type FakePayload, type RecordedDispatch } from './events/event-fake.ts'

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { FRAMEWORK_CLASS, isShouldQueue } from './contracts.ts'
 import { Dispatchable, eventClassName } from './dispatchable.ts'
 import { routedMethodName } from './listener.ts'
 import { isWildcard, wildcardMatcher } from './wildcard.ts'
@@ -20,6 +21,14 @@ import type {
 export interface DispatchInterceptor {
   /** Records the dispatch; returns true when the event is faked (listeners must not run). */
   intercept(eventName: string, event: unknown): boolean
+}
+
+/**
+ * Where queued listeners go: the queue manager installs one. Without it a queued listener
+ * runs in the dispatch, as on the `sync` connection.
+ */
+export interface QueuedListenerGateway {
+  push(listener: RegisteredListener, eventName: string, event: unknown): Promise<unknown>
 }
 
 /** A class whose `subscribe(events)` registers its own listeners, Laravel style. */
@@ -117,6 +126,7 @@ export class Dispatcher {
   private settledWaiters: Array<() => void> = []
   private errorHandler: ListenerErrorHandler | null = null
   private interceptor: DispatchInterceptor | null = null
+  private queueGateway: QueuedListenerGateway | null = null
 
   constructor(private readonly logger: DebugLogger = silentLogger) {}
 
@@ -288,6 +298,11 @@ export class Dispatcher {
     this.invalidate()
   }
 
+  /** @internal The queue manager installs itself here to receive queued listeners. */
+  useQueue(gateway: QueuedListenerGateway | null): void {
+    this.queueGateway = gateway
+  }
+
   /** @internal Installs (or, with null, removes) the fake's guard. */
   intercept(interceptor: DispatchInterceptor | null): void {
     this.interceptor = interceptor
@@ -442,14 +457,22 @@ export class Dispatcher {
       this.logger.debug(`Listener "${label(displayName(listener), method)}" is already registered for "${name}"; ignored.`)
       return
     }
-    const entry: ListenerEntry = {
+    const view: RegisteredListener = {
       event: name,
       name: this.subscribing !== null && !displayNamed(listener) ? this.subscribing : displayName(listener),
       listener,
       method,
       wildcard,
+      queued: method !== null && isShouldQueue(listener),
+    }
+    const direct = this.createInvoker(listener, method, instance, wildcard)
+    const entry: ListenerEntry = {
+      ...view,
       seq: this.seq++,
-      invoke: this.createInvoker(listener, method, instance, wildcard),
+      invoke: view.queued
+        ? (eventName, event) =>
+            this.queueGateway !== null ? this.queueGateway.push(view, eventName, event) : direct(eventName, event)
+        : direct,
     }
     if (wildcard) {
       this.wildcards.push({ entry, matches: wildcardMatcher(name) })
@@ -495,7 +518,7 @@ export class Dispatcher {
     const names: string[] = []
     for (let c: Function | null = ctor; c && c !== Function.prototype && c !== Object; c = Object.getPrototypeOf(c)) {
       if (c === Dispatchable) break
-      names.push(eventClassName(c))
+      if (!Object.hasOwn(c, FRAMEWORK_CLASS)) names.push(eventClassName(c))
     }
     const resolved: ResolvedClass = { name, entries: this.collect(names, name) }
     this.classCache.set(ctor, resolved)
@@ -518,5 +541,6 @@ function publicView(entry: ListenerEntry): RegisteredListener {
     listener: entry.listener,
     method: entry.method,
     wildcard: entry.wildcard,
+    queued: entry.queued,
   }
 }

@@ -1,3 +1,4 @@
+import { isShouldBroadcast } from './contracts.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { DiscoveryReport } from './discovery.ts'
 import type { RegisteredListener } from './types.ts'
@@ -9,10 +10,13 @@ export interface ListedListener {
   readonly method: string | null
   /** The wildcard pattern that brought this listener in, or null. */
   readonly pattern: string | null
+  readonly queued: boolean
 }
 
 export interface ListedEvent {
   readonly event: string
+  /** A `ShouldBroadcast` event class. */
+  readonly broadcast: boolean
   readonly listeners: readonly ListedListener[]
 }
 
@@ -26,6 +30,7 @@ function listed(listener: RegisteredListener): ListedListener {
     name: listener.name,
     method: listener.method === 'handle' ? null : listener.method,
     pattern: listener.wildcard ? listener.event : null,
+    queued: listener.queued,
   }
 }
 
@@ -43,10 +48,11 @@ export function listEvents(dispatcher: Dispatcher, discovery: DiscoveryReport, f
     .sort()
     .map((name) => ({
       event: name,
+      broadcast: isShouldBroadcast(discovery.events.get(name)),
       listeners: dispatcher.getListeners(discovery.events.get(name) ?? name).map(listed),
     }))
   const wildcards = [...registered]
     .filter(([name]) => isWildcard(name) && keep(name))
-    .map(([name, listeners]) => ({ event: name, listeners: listeners.map(listed) }))
+    .map(([name, listeners]) => ({ event: name, broadcast: false, listeners: listeners.map(listed) }))
   return { events, wildcards }
 }

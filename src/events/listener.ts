@@ -1,3 +1,4 @@
+import { FRAMEWORK_CLASS } from './contracts.ts'
 import type { EventKey, ListenerResult, PayloadOf, WildcardPattern } from './types.ts'
 
 /** The listener's own declaration of the events it handles: read by discovery and `listen()`. */
@@ -33,6 +34,7 @@ export const Listener = {
   for<const K extends readonly EventKey[]>(...events: K): ListenerBase<K[number]> {
     abstract class DeclaredListener {
       static readonly events: readonly EventKey[] = Object.freeze([...events])
+      static readonly [FRAMEWORK_CLASS] = true
     }
     return DeclaredListener as unknown as ListenerBase<K[number]>
   },
@@ -54,6 +56,7 @@ export const Subscriber = {
   for(...events: EventKey[]): SubscriberBase {
     abstract class DeclaredSubscriber {
       static readonly events: readonly EventKey[] = Object.freeze([...events])
+      static readonly [FRAMEWORK_CLASS] = true
     }
     return DeclaredSubscriber
   },

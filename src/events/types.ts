@@ -84,6 +84,8 @@ export interface RegisteredListener {
   /** For subscribers, the routed method name. */
   readonly method: string | null
   readonly wildcard: boolean
+  /** A `ShouldQueue` listener: it runs as a job. */
+  readonly queued: boolean
 }
 
 /** Receives each listener's error when set with `onError`; dispatch then does not reject. */

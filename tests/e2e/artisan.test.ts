@@ -52,9 +52,10 @@ describe('bin/artisan', () => {
       events: [
         {
           event: 'UserRegistered',
+          broadcast: false,
           listeners: [
-            { name: 'SendWelcomeEmail', method: null, pattern: null },
-            { name: 'AuditSubscriber', method: null, pattern: '*' },
+            { name: 'SendWelcomeEmail', method: null, pattern: null, queued: false },
+            { name: 'AuditSubscriber', method: null, pattern: '*', queued: false },
           ],
         },
       ],

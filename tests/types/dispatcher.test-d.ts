@@ -309,3 +309,21 @@ describe('fakes', () => {
     ).toEqualTypeOf<Promise<number>>()
   })
 })
+
+describe('contract wrappers keep the class usable', () => {
+  test('a ShouldBroadcast event keeps Dispatchable statics and its constructor types', async () => {
+    const { ShouldBroadcast, ShouldDispatchAfterCommit, Dispatchable: Base, Channel } = await import('herald')
+    class Shipped extends ShouldBroadcast(ShouldDispatchAfterCommit(Base)) {
+      constructor(readonly id: number) {
+        super()
+      }
+      broadcastOn() {
+        return new Channel('orders')
+      }
+    }
+    expectTypeOf(Shipped.dispatch).toBeFunction()
+    // @ts-expect-error the constructor takes a number
+    void Shipped.dispatch('one')
+    expectTypeOf(new Shipped(1).id).toEqualTypeOf<number>()
+  })
+})

@@ -96,19 +96,20 @@ describe('event listing', () => {
       events: [
         {
           event: 'OrderPlaced',
+          broadcast: false,
           listeners: [
-            { name: 'RecordOrder', method: null, pattern: null },
-            { name: 'OrderAudit', method: 'handleOrderPlaced', pattern: null },
+            { name: 'RecordOrder', method: null, pattern: null, queued: false },
+            { name: 'OrderAudit', method: 'handleOrderPlaced', pattern: null, queued: false },
           ],
         },
-        { event: 'orders.cancelled', listeners: [
-          { name: 'CancelNote', method: null, pattern: null },
-          { name: 'Everything', method: null, pattern: 'orders.*' },
-          { name: 'OrderAudit', method: 'handleOrdersCancelled', pattern: null },
+        { event: 'orders.cancelled', broadcast: false, listeners: [
+          { name: 'CancelNote', method: null, pattern: null, queued: false },
+          { name: 'Everything', method: null, pattern: 'orders.*', queued: false },
+          { name: 'OrderAudit', method: 'handleOrdersCancelled', pattern: null, queued: false },
         ] },
-        { event: 'orphan.event', listeners: [{ name: 'lonely', method: null, pattern: null }] },
+        { event: 'orphan.event', broadcast: false, listeners: [{ name: 'lonely', method: null, pattern: null, queued: false }] },
       ],
-      wildcards: [{ event: 'orders.*', listeners: [{ name: 'Everything', method: null, pattern: 'orders.*' }] }],
+      wildcards: [{ event: 'orders.*', broadcast: false, listeners: [{ name: 'Everything', method: null, pattern: 'orders.*', queued: false }] }],
     })
     expect(listEvents(events, report, 'orphan').events.map((e) => e.event)).toEqual(['orphan.event'])
   })

@@ -379,7 +379,7 @@ describe('introspection', () => {
     expect(events.hasWildcardListeners('orders.created')).toBe(true)
     expect(events.hasWildcardListeners(OrderPlaced)).toBe(false)
     expect(events.getListeners(OrderPlaced)).toEqual([
-      { event: 'OrderPlaced', name: 'SendReceipt', listener: SendReceipt, method: 'handle', wildcard: false },
+      { event: 'OrderPlaced', name: 'SendReceipt', listener: SendReceipt, method: 'handle', wildcard: false, queued: false },
     ])
     expect([...events.getListeners().keys()]).toEqual(['OrderPlaced', 'orders.*'])
     events.forget('orders.*')

@@ -6,7 +6,8 @@ import type { Output } from '../output.ts'
 function describe(listener: ListedListener, output: Output): string {
   const method = listener.method ? `@${listener.method}` : ''
   const via = listener.pattern ? output.paint(` (wildcard ${listener.pattern})`, 'dim') : ''
-  return `  ⇂ ${listener.name}${method}${via}`
+  const queued = listener.queued ? output.paint(' (queued)', 'cyan') : ''
+  return `  ⇂ ${listener.name}${method}${queued}${via}`
 }
 
 /** Prints the event listing; shared by `event:list` and `about`. */
@@ -16,8 +17,8 @@ export function printEventList(app: Application, output: Output, filter?: string
     output.line(filter ? `No events match "${filter}".` : 'No events are registered.')
     return
   }
-  for (const { event, listeners } of listing.events) {
-    output.line(output.paint(event, 'yellow'))
+  for (const { event, broadcast, listeners } of listing.events) {
+    output.line(`${output.paint(event, 'yellow')}${broadcast ? output.paint(' (broadcast)', 'cyan') : ''}`)
     if (listeners.length === 0) output.line(output.paint('  (no listeners)', 'dim'))
     for (const listener of listeners) output.line(describe(listener, output))
   }

@@ -1,0 +1,118 @@
+import type { Channel } from '../broadcasting/channels.ts'
+
+/**
+ * The contracts application code declares on its classes. TypeScript interfaces vanish at run
+ * time, so each contract is a class wrapper that brands the class once, in its `extends`
+ * clause, where the framework can see it:
+ *
+ * ```ts
+ * class SendReceipt extends ShouldQueue(Listener.for(OrderPlaced)) { queue = 'emails' }
+ * class OrderPlaced extends ShouldBroadcast(Dispatchable) { broadcastOn() { return new Channel('orders') } }
+ * ```
+ */
+
+const SHOULD_QUEUE = Symbol.for('herald.contract.ShouldQueue')
+const SHOULD_BROADCAST = Symbol.for('herald.contract.ShouldBroadcast')
+const SHOULD_BROADCAST_NOW = Symbol.for('herald.contract.ShouldBroadcastNow')
+const AFTER_COMMIT = Symbol.for('herald.contract.ShouldDispatchAfterCommit')
+/** Marks the framework's own intermediate classes, which are not events of their own. */
+export const FRAMEWORK_CLASS = Symbol.for('herald.frameworkClass')
+
+type AbstractClass = abstract new (...args: never) => object
+
+/** Class `B` whose instances also carry `I`: its statics, its constructor, a wider instance. */
+export type WithInstance<B extends AbstractClass, I> = Omit<B, 'prototype'> &
+  (abstract new (...args: ConstructorParameters<B>) => InstanceType<B> & I)
+
+function brand<B extends AbstractClass>(Base: B, contract: symbol, label: string): B {
+  const Parent = Base as unknown as new (...args: unknown[]) => object
+  const Branded = class extends Parent {}
+  Object.defineProperty(Branded, 'name', { value: `${label}(${Base.name || 'anonymous'})` })
+  Object.defineProperty(Branded, contract, { value: true })
+  Object.defineProperty(Branded, FRAMEWORK_CLASS, { value: true })
+  return Branded as unknown as B
+}
+
+function has(value: unknown, contract: symbol): boolean {
+  const ctor = typeof value === 'function' ? value : (value as { constructor?: unknown } | null)?.constructor
+  return typeof ctor === 'function' && (ctor as unknown as Record<symbol, unknown>)[contract] === true
+}
+
+/** Queue options a queued listener may declare, each as a property or a method of the event. */
+export interface QueueOptions<E = unknown> {
+  connection?: string | ((event: E) => string)
+  queue?: string | ((event: E) => string)
+  /** Seconds, or a Date to run at. */
+  delay?: number | Date | ((event: E) => number | Date)
+  tries?: number | ((event: E) => number)
+  /** Seconds before a retry: one number, or one per attempt (`[1, 5, 10]`). */
+  backoff?: number | number[] | ((event: E) => number | number[])
+  /** Retry until this moment; takes precedence over `tries`. */
+  retryUntil?: Date | ((event: E) => Date)
+  /** Seconds a job may run. */
+  timeout?: number | ((event: E) => number)
+  maxExceptions?: number | ((event: E) => number)
+  failOnTimeout?: boolean | ((event: E) => boolean)
+  afterCommit?: boolean | ((event: E) => boolean)
+  priority?: number | ((event: E) => number)
+  /** Queue the job only when this returns true. */
+  shouldQueue?(event: E): boolean
+  /** Called once the job has failed for good. */
+  failed?(event: E, error: unknown): void | Promise<void>
+}
+
+/**
+ * Marks a listener class (or an event class) to run as a queued job instead of in the
+ * request. Declare options as properties or methods; `implements QueueOptions<E>` type-checks
+ * them.
+ */
+export function ShouldQueue<B extends AbstractClass>(Base: B): B {
+  return brand(Base, SHOULD_QUEUE, 'ShouldQueue')
+}
+
+export function isShouldQueue(value: unknown): boolean {
+  return has(value, SHOULD_QUEUE)
+}
+
+/** What a broadcast event declares. */
+export interface BroadcastOptions {
+  /** The channels to broadcast on. */
+  broadcastOn(): Channel | Channel[]
+  /** The name clients listen for; the event's name by default. */
+  broadcastAs?(): string
+  /** The payload; the event's public properties by default. */
+  broadcastWith?(): Record<string, unknown>
+  /** Broadcast only when this returns true. */
+  broadcastWhen?(): boolean
+  /** The queue for the broadcast job. */
+  broadcastQueue?: string
+}
+
+/** Marks an event class to be broadcast to its channels through the queue. */
+export function ShouldBroadcast<B extends AbstractClass>(Base: B): WithInstance<B, BroadcastOptions> {
+  return brand(Base, SHOULD_BROADCAST, 'ShouldBroadcast') as unknown as WithInstance<B, BroadcastOptions>
+}
+
+/** Marks an event class to be broadcast immediately, not through the queue. */
+export function ShouldBroadcastNow<B extends AbstractClass>(Base: B): WithInstance<B, BroadcastOptions> {
+  const branded = brand(Base, SHOULD_BROADCAST, 'ShouldBroadcastNow')
+  Object.defineProperty(branded, SHOULD_BROADCAST_NOW, { value: true })
+  return branded as unknown as WithInstance<B, BroadcastOptions>
+}
+
+export function isShouldBroadcast(value: unknown): boolean {
+  return has(value, SHOULD_BROADCAST)
+}
+
+export function isShouldBroadcastNow(value: unknown): boolean {
+  return has(value, SHOULD_BROADCAST_NOW)
+}
+
+/** Marks an event class to be held until the surrounding database transaction commits. */
+export function ShouldDispatchAfterCommit<B extends AbstractClass>(Base: B): B {
+  return brand(Base, AFTER_COMMIT, 'ShouldDispatchAfterCommit')
+}
+
+export function isShouldDispatchAfterCommit(value: unknown): boolean {
+  return has(value, AFTER_COMMIT)
+}
