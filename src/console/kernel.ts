@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander'
-import { readFileSync } from 'node:fs'
+import { frameworkVersion } from '../foundation/framework-root.ts'
 import type { Application } from '../foundation/application.ts'
 import type { CommandDefinition } from './command.ts'
 import { commands } from './manifest.ts'
@@ -13,10 +13,11 @@ export interface ArtisanOptions {
   boot?: (cwd: string) => Promise<Application>
 }
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version
 
 async function defaultBoot(cwd: string): Promise<Application> {
+  // Application code is TypeScript: register the loader now, and only for commands that boot.
+  const { register } = await import('tsx/esm/api')
+  register()
   const { bootApplication } = await import('../support/application-root.ts')
   return bootApplication({ basePath: cwd })
 }
@@ -35,7 +36,7 @@ export async function runArtisan(argv: readonly string[], options: ArtisanOption
 
   const program = new Command('artisan')
     .description('Herald artisan')
-    .version(version, '-V, --version')
+    .version(frameworkVersion(), '-V, --version')
     .option('--no-ansi', 'Disable ANSI colour')
     .option('-v, --verbose', 'Show stack traces of errors')
     .showSuggestionAfterError(true)

@@ -1,6 +1,6 @@
 import { AssertionError } from 'node:assert'
-import { dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, sep } from 'node:path'
+import { frameworkRoot } from '../foundation/framework-root.ts'
 import { inspect } from 'node:util'
 import { eventClassName } from './dispatchable.ts'
 import { isWildcard, wildcardMatcher } from './wildcard.ts'
@@ -24,7 +24,11 @@ export interface FakeOptions {
 /** The payload type an assertion's predicate receives for key K. */
 export type FakePayload<K> = K extends EventClass<infer E> ? E : K extends KnownEventName ? EventsList[K] : unknown
 
-const frameworkDir = dirname(dirname(fileURLToPath(import.meta.url)))
+// Frames from the framework's own code (src/ when run from source, dist/ when compiled) are
+// dropped from assertion stacks so they start at the test.
+function frameworkDirs(): string[] {
+  return ['src', 'dist'].map((dir) => join(frameworkRoot(), dir) + sep)
+}
 const active = new Set<EventFake>()
 
 /** Restores every fake still installed; the test setup calls it after each test. */
@@ -200,9 +204,10 @@ export class EventFake implements DispatchInterceptor, Disposable {
     const lines = stack.split('\n')
     const firstFrame = lines.findIndex((line) => line.trimStart().startsWith('at '))
     if (firstFrame < 0) return error
+    const own = frameworkDirs()
     const frames = lines
       .slice(firstFrame)
-      .filter((line) => !line.includes(frameworkDir) && !line.includes('node:internal/'))
+      .filter((line) => !own.some((dir) => line.includes(dir)) && !line.includes('node:internal/'))
     error.stack = [...lines.slice(0, firstFrame), ...frames].join('\n')
     return error
   }
