@@ -8,6 +8,8 @@ export interface CommandContext {
   readonly options: Readonly<Record<string, unknown>>
   readonly output: Output
   readonly cwd: string
+  /** Boots the application on demand (once), for commands that declare `boots: false`. */
+  readonly boot: () => Promise<Application>
 }
 
 /** A command module's default export. Resolves to the exit code (default 0). */

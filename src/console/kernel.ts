@@ -57,8 +57,11 @@ export async function runArtisan(argv: readonly string[], options: ArtisanOption
     })
   }
 
+  // Like artisan, no command at all lists the commands.
+  const words = argv.filter((arg) => arg !== '--no-ansi' && arg !== '--verbose' && arg !== '-v')
+  const args = words.length === 0 ? [...argv, 'list'] : [...argv]
   try {
-    await program.parseAsync([...argv], { from: 'user' })
+    await program.parseAsync(args, { from: 'user' })
     return exitCode
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -87,10 +90,12 @@ async function runCommand(
   const args = received.slice(0, argCount).filter((value): value is string => typeof value === 'string')
   const opts = (received[argCount] ?? {}) as Record<string, unknown>
   const { default: handler } = await definition.load()
-  const app = definition.boots ? await boot(cwd) : null
+  const state: { booted: Promise<Application> | null } = { booted: null }
+  const bootOnce = () => (state.booted ??= boot(cwd))
   try {
-    return (await handler({ app, args, options: opts, output, cwd })) ?? 0
+    const app = definition.boots ? await bootOnce() : null
+    return (await handler({ app, args, options: opts, output, cwd, boot: bootOnce })) ?? 0
   } finally {
-    await app?.shutdown()
+    if (state.booted !== null) await (await state.booted).shutdown()
   }
 }

@@ -7,10 +7,28 @@ import type { CommandDefinition } from './command.ts'
  */
 export const commands: readonly CommandDefinition[] = [
   {
+    name: 'list',
+    description: 'List the commands',
+    boots: false,
+    load: () => import('./commands/list.ts'),
+  },
+  {
     name: 'about',
     description: 'Show the application, its environment, and its events and listeners',
     boots: true,
     load: () => import('./commands/about.ts'),
+  },
+  {
+    name: 'event:cache',
+    description: "Discover the application's events and listeners once and cache the result for boot",
+    boots: false,
+    load: () => import('./commands/event-cache.ts'),
+  },
+  {
+    name: 'event:clear',
+    description: 'Remove the event cache, so boot scans app/ again',
+    boots: false,
+    load: () => import('./commands/event-clear.ts'),
   },
   {
     name: 'event:list',

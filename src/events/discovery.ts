@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { UserError } from '../foundation/errors.ts'
 import type { Dispatcher } from './dispatcher.ts'
@@ -13,12 +13,35 @@ export interface DiscoveryPaths {
   readonly subscribers: string
 }
 
-/** What discovery found and registered. */
+/**
+ * What discovery found, by file and export, with event names as strings: what
+ * `artisan event:cache` writes, so that boot can register without scanning.
+ */
+export interface DiscoveryManifest {
+  readonly version: 1
+  readonly events: ReadonlyArray<{ readonly name: string; readonly file: string; readonly export: string }>
+  readonly listeners: ReadonlyArray<{ readonly file: string; readonly export: string; readonly events: readonly string[] }>
+  readonly subscribers: ReadonlyArray<{ readonly file: string; readonly export: string }>
+}
+
+/** What discovery registered. */
 export interface DiscoveryReport {
   /** Event classes exported from the events folder, by event name. */
   readonly events: Map<string, EventClass>
   readonly listeners: ReadonlyArray<{ readonly file: string; readonly listener: Function; readonly events: readonly EventKey[] }>
   readonly subscribers: ReadonlyArray<{ readonly file: string; readonly subscriber: Function }>
+  /** True when the registrations came from the event cache instead of a scan. */
+  readonly cached: boolean
+  /** What was registered, as `artisan event:cache` writes it. */
+  readonly manifest: DiscoveryManifest
+}
+
+export const emptyDiscovery: DiscoveryReport = {
+  events: new Map(),
+  listeners: [],
+  subscribers: [],
+  cached: false,
+  manifest: { version: 1, events: [], listeners: [], subscribers: [] },
 }
 
 const SOURCE = /\.(ts|mts|js|mjs)$/
@@ -33,9 +56,12 @@ export function sourceFiles(dir: string): string[] {
     .sort()
 }
 
-async function exportsOf(file: string): Promise<Array<[string, unknown]>> {
-  const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>
-  return Object.entries(module)
+function importFile(root: string, file: string): Promise<Record<string, unknown>> {
+  return import(pathToFileURL(join(root, file)).href) as Promise<Record<string, unknown>>
+}
+
+function relativeFile(root: string, file: string): string {
+  return relative(root, file).split(sep).join('/')
 }
 
 function declaredEvents(value: Function): readonly EventKey[] | undefined {
@@ -48,53 +74,114 @@ function isSubscriberClass(value: Function): boolean {
   return typeof proto?.subscribe === 'function' || declaredEvents(value) !== undefined
 }
 
+function keyName(key: EventKey): string {
+  return typeof key === 'string' ? key : eventClassName(key)
+}
+
 /**
- * Registers the listeners and subscribers found on disk: each listener class declares its
- * events itself (`extends Listener.for(OrderPlaced)` or `static events`), so nothing is
- * registered twice by hand. A default export that declares nothing is an error naming the
- * file; named exports that declare nothing are left alone (helpers).
+ * Finds the events, listeners and subscribers on disk. Each listener class declares its events
+ * itself (`extends Listener.for(OrderPlaced)` or `static events`), so nothing is registered
+ * twice by hand. A default export that declares nothing is an error naming the file; named
+ * exports that declare nothing are left alone (helpers).
  */
-export async function discoverEvents(dispatcher: Dispatcher, paths: DiscoveryPaths, root: string): Promise<DiscoveryReport> {
+export async function scanEvents(paths: DiscoveryPaths, root: string): Promise<DiscoveryManifest> {
+  const manifest = {
+    version: 1 as const,
+    events: [] as Array<{ name: string; file: string; export: string }>,
+    listeners: [] as Array<{ file: string; export: string; events: string[] }>,
+    subscribers: [] as Array<{ file: string; export: string }>,
+  }
+  for (const path of sourceFiles(paths.events)) {
+    const file = relativeFile(root, path)
+    for (const [exported, value] of Object.entries(await importFile(root, file))) {
+      if (typeof value === 'function' && value.prototype) {
+        manifest.events.push({ name: eventClassName(value), file, export: exported })
+      }
+    }
+  }
+  for (const path of sourceFiles(paths.listeners)) {
+    const file = relativeFile(root, path)
+    for (const [exported, value] of Object.entries(await importFile(root, file))) {
+      if (typeof value !== 'function') continue
+      const events = declaredEvents(value)
+      if (events !== undefined) {
+        manifest.listeners.push({ file, export: exported, events: events.map(keyName) })
+      } else if (exported === 'default') {
+        throw new UserError(
+          `Listener "${value.name}" in ${file} declares no events: extend Listener.for(SomeEvent) or set static events.`,
+        )
+      }
+    }
+  }
+  for (const path of sourceFiles(paths.subscribers)) {
+    const file = relativeFile(root, path)
+    for (const [exported, value] of Object.entries(await importFile(root, file))) {
+      if (typeof value !== 'function') continue
+      if (isSubscriberClass(value)) {
+        manifest.subscribers.push({ file, export: exported })
+      } else if (exported === 'default') {
+        throw new UserError(`Subscriber "${value.name}" in ${file} has neither subscribe(events) nor static events.`)
+      }
+    }
+  }
+  return manifest
+}
+
+/**
+ * Registers what a manifest lists. With a cached manifest, a file or export that is gone
+ * means the cache is stale: say so rather than boot with listeners missing.
+ */
+export async function registerDiscovered(
+  dispatcher: Dispatcher,
+  manifest: DiscoveryManifest,
+  root: string,
+  cached: boolean,
+): Promise<DiscoveryReport> {
+  const load = async (file: string, exported: string): Promise<Function> => {
+    if (cached && !existsSync(join(root, file))) throw staleCache(`${file} no longer exists`)
+    const value = (await importFile(root, file))[exported]
+    if (typeof value !== 'function') {
+      if (cached) throw staleCache(`${file} no longer exports ${exported}`)
+      throw new UserError(`${file} does not export a class as ${exported}.`)
+    }
+    return value
+  }
   const report = {
     events: new Map<string, EventClass>(),
     listeners: [] as Array<{ file: string; listener: Function; events: readonly EventKey[] }>,
     subscribers: [] as Array<{ file: string; subscriber: Function }>,
+    cached,
+    manifest,
   }
-  for (const file of sourceFiles(paths.events)) {
-    for (const [, value] of await exportsOf(file)) {
-      if (typeof value === 'function' && value.prototype) report.events.set(eventClassName(value), value as EventClass)
-    }
+  for (const { name, file, export: exported } of manifest.events) {
+    report.events.set(name, (await load(file, exported)) as EventClass)
   }
-  for (const file of sourceFiles(paths.listeners)) {
-    const shown = relative(root, file)
-    for (const [exported, value] of await exportsOf(file)) {
-      if (typeof value !== 'function') continue
-      const events = declaredEvents(value)
-      if (events === undefined) {
-        if (exported === 'default') {
-          throw new UserError(
-            `Listener "${value.name}" in ${shown} declares no events: extend Listener.for(SomeEvent) or set static events.`,
-          )
-        }
-        continue
-      }
-      dispatcher.listen(events, value as never)
-      report.listeners.push({ file: shown, listener: value, events })
+  for (const { file, export: exported, events } of manifest.listeners) {
+    const listener = await load(file, exported)
+    try {
+      dispatcher.listen(events, listener as never)
+    } catch (error) {
+      throw new UserError(`${file}: ${error instanceof Error ? error.message : String(error)}`)
     }
+    report.listeners.push({ file, listener, events })
   }
-  for (const file of sourceFiles(paths.subscribers)) {
-    const shown = relative(root, file)
-    for (const [exported, value] of await exportsOf(file)) {
-      if (typeof value !== 'function') continue
-      if (!isSubscriberClass(value)) {
-        if (exported === 'default') {
-          throw new UserError(`Subscriber "${value.name}" in ${shown} has neither subscribe(events) nor static events.`)
-        }
-        continue
-      }
-      dispatcher.subscribe(value as new () => object)
-      report.subscribers.push({ file: shown, subscriber: value })
+  for (const { file, export: exported } of manifest.subscribers) {
+    const subscriber = await load(file, exported)
+    try {
+      dispatcher.subscribe(subscriber as new () => object)
+    } catch (error) {
+      throw new UserError(`${file}: ${error instanceof Error ? error.message : String(error)}`)
     }
+    report.subscribers.push({ file, subscriber })
   }
   return report
+}
+
+function staleCache(reason: string): UserError {
+  return new UserError(`The event cache is stale (${reason}): run "artisan event:cache" again, or "artisan event:clear".`)
+}
+
+/** Scans and registers: what boot does when there is no event cache. */
+export async function discoverEvents(dispatcher: Dispatcher, paths: DiscoveryPaths, root: string): Promise<DiscoveryReport> {
+  return registerDiscovered(dispatcher, await scanEvents(paths, root), root, false)
 }

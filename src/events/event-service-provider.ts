@@ -1,6 +1,7 @@
 import { ServiceProvider } from '../foundation/service-provider.ts'
 import { Dispatcher } from './dispatcher.ts'
-import { discoverEvents, type DiscoveryReport } from './discovery.ts'
+import { emptyDiscovery, registerDiscovered, scanEvents, type DiscoveryReport } from './discovery.ts'
+import { readEventCache } from './event-cache.ts'
 
 declare module '../foundation/container.ts' {
   interface ContainerBindings {
@@ -16,22 +17,25 @@ export class EventServiceProvider extends ServiceProvider {
     this.app.singleton('events', () => new Dispatcher({ debug: (message) => this.app.logger.debug(message) }))
   }
 
+  /** Registers from the event cache when there is one (`artisan event:cache`), else scans. */
   override async boot(): Promise<void> {
     const config = this.app.config.get('events')
-    const empty: DiscoveryReport = { events: new Map(), listeners: [], subscribers: [] }
     if (!config.discovery) {
-      this.app.instance('events.discovery', empty)
+      this.app.instance('events.discovery', emptyDiscovery)
       return
     }
-    const report = await discoverEvents(
-      this.app.make('events'),
-      {
-        events: this.app.path(config.paths.events),
-        listeners: this.app.path(config.paths.listeners),
-        subscribers: this.app.path(config.paths.subscribers),
-      },
-      this.app.basePath,
-    )
+    const cached = readEventCache(this.app.basePath)
+    const manifest =
+      cached ??
+      (await scanEvents(
+        {
+          events: this.app.path(config.paths.events),
+          listeners: this.app.path(config.paths.listeners),
+          subscribers: this.app.path(config.paths.subscribers),
+        },
+        this.app.basePath,
+      ))
+    const report = await registerDiscovered(this.app.make('events'), manifest, this.app.basePath, cached !== null)
     this.app.instance('events.discovery', report)
   }
 }

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-
-const root = fileURLToPath(new URL('../..', import.meta.url))
+import { copyProject, projectRoot } from '../support/project-copy.ts'
 
 interface Run {
   code: number
@@ -10,13 +10,13 @@ interface Run {
   stderr: string
 }
 
-/** Runs the real bin/artisan as a user would, in the project root. */
-function artisan(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs the real bin/artisan as a user would, in the project root (or in a copy of it). */
+function artisan(args: string[], env: Record<string, string> = {}, cwd = projectRoot): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['bin/artisan', ...args],
-      { cwd: root, env: { ...process.env, ...env, NO_COLOR: '' }, timeout: 30_000 },
+      { cwd, env: { ...process.env, ...env, NO_COLOR: '' }, timeout: 30_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 2) : 0
         resolve({ code, stdout, stderr })
@@ -89,5 +89,68 @@ describe('bin/artisan', () => {
     const run = await artisan(['--version'])
     expect(run.code).toBe(0)
     expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
+  })
+})
+
+describe('artisan list and help', () => {
+  it('lists the commands grouped by namespace, with no command or with list', async () => {
+    const [bare, list] = await Promise.all([artisan([]), artisan(['list'])])
+    expect(bare).toEqual(list)
+    expect(list.code).toBe(0)
+    const lines = list.stdout.split('\n')
+    const available = lines.slice(lines.indexOf('Available commands:') + 1)
+    expect(available.slice(0, 3).map((line) => line.trim().split(/\s+/)[0])).toEqual(['about', 'help', 'list'])
+    expect(available).toContain(' event')
+    expect(available.indexOf(' event')).toBeLessThan(available.findIndex((line) => line.startsWith('  event:list')))
+    expect(list.stdout).toMatch(/ {2}event:list +List the application's events and listeners/)
+    expect(list.stdout).not.toContain('\u001b[')
+  })
+
+  it('shows a command’s help with help CMD and CMD --help', async () => {
+    const [viaHelp, viaFlag] = await Promise.all([artisan(['help', 'event:list']), artisan(['event:list', '--help'])])
+    expect(viaHelp.code).toBe(0)
+    expect(viaHelp.stdout).toBe(viaFlag.stdout)
+    expect(viaHelp.stdout).toContain('Usage: artisan event:list [options]')
+    expect(viaHelp.stdout).toContain('--event <name>')
+  })
+})
+
+describe('event:cache and event:clear', () => {
+  it('caches discovery for boot, reports a stale cache, and clears it', async () => {
+    const copy = copyProject()
+    try {
+      const run = (args: string[]) => artisan(args, {}, copy.root)
+      const cached = await run(['event:cache'])
+      expect(cached.stderr).toBe('')
+      expect(cached.stdout).toBe(
+        'Events cached: 2 events, 2 listeners, 1 subscribers in node_modules/.cache/herald/events.json.\n',
+      )
+      const manifest = JSON.parse(readFileSync(join(copy.root, 'node_modules/.cache/herald/events.json'), 'utf8'))
+      expect(manifest.listeners).toContainEqual({ file: 'app/listeners/reserve-stock.ts', export: 'default', events: ['OrderPlaced'] })
+
+      // Boot now reads the cache: a listener added on disk is not seen until event:cache again.
+      writeFileSync(
+        join(copy.root, 'app/listeners/late-listener.ts'),
+        "import { Listener } from 'herald'\nexport default class LateListener extends Listener.for('late.event') {\n  handle() {}\n}\n",
+      )
+      expect((await run(['event:list'])).stdout).not.toContain('late.event')
+      await run(['event:cache'])
+      expect((await run(['event:list'])).stdout).toContain('late.event\n  ⇂ LateListener')
+
+      rmSync(join(copy.root, 'app/listeners/late-listener.ts'))
+      const stale = await run(['event:list'])
+      expect(stale.code).toBe(1)
+      expect(stale.stderr).toBe(
+        'The event cache is stale (app/listeners/late-listener.ts no longer exists): run "artisan event:cache" again, or "artisan event:clear".\n',
+      )
+
+      expect((await run(['event:clear'])).stdout).toBe('Cached events cleared.\n')
+      expect((await run(['event:clear'])).stdout).toBe('There was no event cache.\n')
+      const scanned = await run(['event:list'])
+      expect(scanned.code).toBe(0)
+      expect(scanned.stdout).not.toContain('late.event')
+    } finally {
+      copy.remove()
+    }
   })
 })
