@@ -40,4 +40,63 @@ export const commands: readonly CommandDefinition[] = [
     boots: true,
     load: () => import('./commands/event-list.ts'),
   },
+  // The generators render stubs and write files: they never boot the application.
+  {
+    name: 'make:event',
+    description: 'Create an event class in app/events',
+    arguments: [{ name: 'name', description: 'The event class, e.g. OrderShipped or Admin/UserBanned', required: true }],
+    options: [
+      { flags: '--broadcast', description: 'Broadcast it to clients (ShouldBroadcast)' },
+      { flags: '--queued', description: 'Mark it ShouldQueue' },
+      { flags: '--test', description: 'Also create its test' },
+      { flags: '--force', description: 'Overwrite existing files' },
+    ],
+    boots: false,
+    load: () => import('./commands/make-event.ts'),
+  },
+  {
+    name: 'make:listener',
+    description: 'Create a listener in app/listeners, discovered with no registration',
+    arguments: [{ name: 'name', description: 'The listener class, e.g. SendShipmentNotification', required: true }],
+    options: [
+      {
+        flags: '--event <event>',
+        description: 'The event: a class (OrderShipped, created if missing) or a name (order.shipped, orders.*)',
+      },
+      { flags: '--queued', description: 'Run it on the queue (ShouldQueue)' },
+      { flags: '--test', description: 'Also create its test (and the new event’s)' },
+      { flags: '--force', description: 'Overwrite existing files' },
+    ],
+    boots: false,
+    load: () => import('./commands/make-listener.ts'),
+  },
+  {
+    name: 'make:subscriber',
+    description: 'Create an event subscriber in app/subscribers',
+    arguments: [{ name: 'name', description: 'The subscriber class, e.g. OrderLifecycle', required: true }],
+    options: [
+      { flags: '--events <events>', description: 'Comma-separated events, each routed to a method (OrderShipped,task.completed)' },
+      { flags: '--force', description: 'Overwrite an existing file' },
+    ],
+    boots: false,
+    load: () => import('./commands/make-subscriber.ts'),
+  },
+  {
+    name: 'make:test',
+    description: 'Create a test: a feature test that boots the app, or with --unit a unit test',
+    arguments: [{ name: 'name', description: 'The test, e.g. OrderFlow (tests/feature/order-flow.test.ts)', required: true }],
+    options: [
+      { flags: '--unit', description: 'A unit test in tests/unit, with no application' },
+      { flags: '--force', description: 'Overwrite an existing file' },
+    ],
+    boots: false,
+    load: () => import('./commands/make-test.ts'),
+  },
+  {
+    name: 'stub:publish',
+    description: 'Copy the default generator stubs into stubs/ for customising',
+    options: [{ flags: '--force', description: 'Overwrite stubs you have edited' }],
+    boots: false,
+    load: () => import('./commands/stub-publish.ts'),
+  },
 ]

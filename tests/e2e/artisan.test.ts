@@ -149,6 +149,13 @@ describe('event:cache and event:clear', () => {
       const scanned = await run(['event:list'])
       expect(scanned.code).toBe(0)
       expect(scanned.stdout).not.toContain('late.event')
+
+      // A generator drops the cache, so what it makes is discovered at once.
+      await run(['event:cache'])
+      const made = await run(['make:listener', 'ProbeListener', '--event=probe.made'])
+      expect(made.stdout).toContain('CREATE app/listeners/probe-listener.ts')
+      expect(made.stdout).toContain('Event cache cleared')
+      expect((await run(['event:list'])).stdout).toContain('probe.made\n  ⇂ ProbeListener')
     } finally {
       copy.remove()
     }
