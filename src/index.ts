@@ -7,6 +7,8 @@ export {
   defineConfig,
   ConfigRepository,
   type AppConfig,
+  type DatabaseConfig,
+  type QueueConfig,
   type EventsConfig,
   type HeraldConfig,
   type ConfigFactory,
@@ -48,3 +50,13 @@ export type {
 
 export { createApplication, bootApplication, facadeRoot, setFacadeRoot } from './support/application-root.ts'
 export { Event } from './support/facades/event.ts'
+export { Queue } from './support/facades/queue.ts'
+export { DB } from './support/facades/db.ts'
+export { DatabaseManager } from './database/database-manager.ts'
+export { QueueManager, type PushedJob } from './queue/queue-manager.ts'
+export { QueueFake, restoreAllQueueFakes, type PushTarget } from './queue/queue-fake.ts'
+export { JobRunner, type JobDefaults } from './queue/job-runner.ts'
+export type { QueueDriver, DeliveredJob, JobOutcome, PushOptions, ConsumeOptions } from './queue/driver.ts'
+export type { JobEnvelope } from './queue/envelope.ts'
+export { MemoryFailedJobStore, type FailedJob, type FailedJobStore } from './queue/failed-job-store.ts'
+export type { InteractsWithQueue } from './events/contracts.ts'

@@ -1,5 +1,8 @@
 import { afterEach } from 'vitest'
-import { restoreAllFakes } from 'herald'
+import { restoreAllFakes, restoreAllQueueFakes } from 'herald'
 
 // A fake never outlives its test, even one that forgot restore().
-afterEach(() => restoreAllFakes())
+afterEach(() => {
+  restoreAllFakes()
+  restoreAllQueueFakes()
+})

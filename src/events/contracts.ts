@@ -61,13 +61,53 @@ export interface QueueOptions<E = unknown> {
   failed?(event: E, error: unknown): void | Promise<void>
 }
 
+/** The job a queued listener is running, as the queue worker exposes it. */
+export interface JobContext {
+  attempts(): number
+  release(delaySeconds: number): void
+  fail(error: unknown): void
+  readonly signal: AbortSignal
+}
+
+let jobContext: () => JobContext | undefined = () => undefined
+
+/** @internal The queue module tells the contracts which job is running. */
+export function setJobContextProvider(provider: () => JobContext | undefined): void {
+  jobContext = provider
+}
+
+function runningJob(method: string): JobContext {
+  const context = jobContext()
+  if (context === undefined) throw new Error(`${method}() works only while the listener runs as a queued job.`)
+  return context
+}
+
+/** What a queued listener can do about its job from inside `handle`, Laravel's InteractsWithQueue. */
+export interface InteractsWithQueue {
+  /** This attempt's number, from 1. */
+  attempts(): number
+  /** Puts the job back on the queue, to run again in `delaySeconds`; this attempt counts. */
+  release(delaySeconds?: number): void
+  /** Fails the job now: no retry, `failed()` is called, a failed_jobs row is written. */
+  fail(error?: unknown): void
+  /** Aborts on the job's timeout and on worker shutdown. */
+  readonly signal: AbortSignal
+}
+
 /**
  * Marks a listener class (or an event class) to run as a queued job instead of in the
  * request. Declare options as properties or methods; `implements QueueOptions<E>` type-checks
- * them.
+ * them. Inside `handle`, `this.attempts()`, `this.release(s)`, `this.fail(e)`, `this.signal`.
  */
-export function ShouldQueue<B extends AbstractClass>(Base: B): B {
-  return brand(Base, SHOULD_QUEUE, 'ShouldQueue')
+export function ShouldQueue<B extends AbstractClass>(Base: B): WithInstance<B, InteractsWithQueue> {
+  const branded = brand(Base, SHOULD_QUEUE, 'ShouldQueue') as unknown as { prototype: object }
+  Object.defineProperties(branded.prototype, {
+    attempts: { value: () => runningJob('attempts').attempts(), writable: true, configurable: true },
+    release: { value: (delaySeconds = 0) => runningJob('release').release(delaySeconds), writable: true, configurable: true },
+    fail: { value: (error: unknown = new Error('Failed by the listener.')) => runningJob('fail').fail(error), writable: true, configurable: true },
+    signal: { get: () => runningJob('signal').signal, configurable: true },
+  })
+  return branded as unknown as WithInstance<B, InteractsWithQueue>
 }
 
 export function isShouldQueue(value: unknown): boolean {

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { FRAMEWORK_CLASS, isShouldQueue } from './contracts.ts'
+import { afterCommit, inTransaction } from '../database/transactions.ts'
+import { FRAMEWORK_CLASS, isShouldDispatchAfterCommit, isShouldQueue } from './contracts.ts'
 import { Dispatchable, eventClassName } from './dispatchable.ts'
 import { routedMethodName } from './listener.ts'
 import { isWildcard, wildcardMatcher } from './wildcard.ts'
@@ -29,6 +30,8 @@ export interface DispatchInterceptor {
  */
 export interface QueuedListenerGateway {
   push(listener: RegisteredListener, eventName: string, event: unknown): Promise<unknown>
+  /** Queues a whole ShouldQueue event; a worker dispatches it with `dispatchNow`. */
+  pushEvent(eventName: string, event: object): Promise<unknown>
 }
 
 /** A class whose `subscribe(events)` registers its own listeners, Laravel style. */
@@ -54,6 +57,10 @@ interface WildcardEntry {
 interface ResolvedClass {
   readonly name: string
   readonly entries: readonly ListenerEntry[]
+  /** A ShouldQueue event: dispatched through the queue as a whole. */
+  readonly queued: boolean
+  /** A ShouldDispatchAfterCommit event: held until the surrounding transaction commits. */
+  readonly afterCommit: boolean
 }
 
 interface DeferredDispatch {
@@ -117,6 +124,8 @@ export class Dispatcher {
   private readonly classCache = new Map<Function, ResolvedClass>()
   private readonly nameCache = new Map<string, readonly ListenerEntry[]>()
   private readonly subscribed = new Set<unknown>()
+  /** Event classes seen by name, so a worker can rebuild queued events. */
+  private readonly classes = new Map<string, Function>()
   private readonly deferStorage = new AsyncLocalStorage<DeferScope>()
   private seq = 0
   /** The subscriber whose subscribe() is running: it names the closures it registers. */
@@ -313,8 +322,21 @@ export class Dispatcher {
     return this.interceptor
   }
 
+  /**
+   * Runs an event's listeners in this process, without queueing a ShouldQueue event again:
+   * what a queue worker calls for a queued event.
+   */
+  dispatchNow(eventName: string, event: unknown): Promise<unknown> {
+    return this.dispatchEvent(typeof event === 'object' && event !== null ? event : eventName, event, false, true)
+  }
+
+  /** The event class last seen under `name`, if any. */
+  eventClass(name: string): Function | undefined {
+    return this.classes.get(name)
+  }
+
   /** The single dispatch path: every public method comes through here. */
-  private dispatchEvent(event: object | string, payload: unknown, halt: boolean): Promise<unknown> {
+  private dispatchEvent(event: object | string, payload: unknown, halt: boolean, now = false): Promise<unknown> {
     let name: string
     let subject: unknown
     let entries: readonly ListenerEntry[]
@@ -327,10 +349,30 @@ export class Dispatcher {
       name = resolved.name
       subject = event
       entries = resolved.entries
+      if ((resolved.queued || resolved.afterCommit) && !now) {
+        if (this.interceptor !== null && this.interceptor.intercept(name, subject)) {
+          return Promise.resolve(halt ? undefined : [])
+        }
+        const special = this.dispatchSpecial(resolved, event, payload, halt)
+        if (special !== null) return special
+        return this.dispatchListeners(name, subject, entries, event, payload, halt)
+      }
     }
     if (this.interceptor !== null && this.interceptor.intercept(name, subject)) {
       return Promise.resolve(halt ? undefined : [])
     }
+    return this.dispatchListeners(name, subject, entries, event, payload, halt)
+  }
+
+  /** After the fake's guard: defer, then run the listeners. */
+  private dispatchListeners(
+    name: string,
+    subject: unknown,
+    entries: readonly ListenerEntry[],
+    event: object | string,
+    payload: unknown,
+    halt: boolean,
+  ): Promise<unknown> {
     if (this.deferring > 0) {
       const scope = this.deferStorage.getStore()
       if (scope !== undefined && (scope.only === null || scope.only.has(name))) {
@@ -340,6 +382,21 @@ export class Dispatcher {
     }
     if (entries.length === 0) return Promise.resolve(halt ? undefined : [])
     return this.invokeListeners(name, subject, entries, halt)
+  }
+
+  /** ShouldDispatchAfterCommit and ShouldQueue events: held for the commit, or queued whole. */
+  private dispatchSpecial(resolved: ResolvedClass, event: object, payload: unknown, halt: boolean): Promise<unknown> | null {
+    if (resolved.afterCommit && inTransaction()) {
+      // Held for the commit (dropped on rollback); the fake already saw it.
+      const later = () =>
+        this.dispatchSpecial(resolved, event, payload, halt) ??
+        this.dispatchListeners(resolved.name, event, resolved.entries, event, payload, halt)
+      return afterCommit(later).then(() => (halt ? undefined : []))
+    }
+    if (resolved.queued && this.queueGateway !== null) {
+      return this.queueGateway.pushEvent(resolved.name, event).then((id) => (halt ? id : [id]))
+    }
+    return null
   }
 
   private async invokeListeners(
@@ -412,7 +469,11 @@ export class Dispatcher {
 
   private keyName(key: EventKey): string {
     if (typeof key === 'string') return key
-    if (typeof key === 'function') return eventClassName(key)
+    if (typeof key === 'function') {
+      const name = eventClassName(key)
+      this.classes.set(name, key)
+      return name
+    }
     throw new TypeError(`Cannot listen to ${String(key)}: give an event class, a name or a pattern.`)
   }
 
@@ -520,7 +581,13 @@ export class Dispatcher {
       if (c === Dispatchable) break
       if (!Object.hasOwn(c, FRAMEWORK_CLASS)) names.push(eventClassName(c))
     }
-    const resolved: ResolvedClass = { name, entries: this.collect(names, name) }
+    const resolved: ResolvedClass = {
+      name,
+      entries: this.collect(names, name),
+      queued: isShouldQueue(ctor),
+      afterCommit: isShouldDispatchAfterCommit(ctor),
+    }
+    this.classes.set(name, ctor)
     this.classCache.set(ctor, resolved)
     return resolved
   }

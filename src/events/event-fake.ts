@@ -1,6 +1,4 @@
-import { AssertionError } from 'node:assert'
-import { join, sep } from 'node:path'
-import { frameworkRoot } from '../foundation/framework-root.ts'
+import { testAssertionError } from '../foundation/assertion.ts'
 import { inspect } from 'node:util'
 import { eventClassName } from './dispatchable.ts'
 import { isWildcard, wildcardMatcher } from './wildcard.ts'
@@ -24,11 +22,6 @@ export interface FakeOptions {
 /** The payload type an assertion's predicate receives for key K. */
 export type FakePayload<K> = K extends EventClass<infer E> ? E : K extends KnownEventName ? EventsList[K] : unknown
 
-// Frames from the framework's own code (src/ when run from source, dist/ when compiled) are
-// dropped from assertion stacks so they start at the test.
-function frameworkDirs(): string[] {
-  return ['src', 'dist'].map((dir) => join(frameworkRoot(), dir) + sep)
-}
 const active = new Set<EventFake>()
 
 /** Restores every fake still installed; the test setup calls it after each test. */
@@ -163,11 +156,7 @@ export class EventFake implements DispatchInterceptor, Disposable {
     if (listeners.some((registered) => registered.listener === listener)) return
     const names = listeners.map((registered) => registered.name).join(', ') || 'none'
     const wanted = typeof listener === 'function' && listener.name ? listener.name : String(listener)
-    throw this.trimmed(
-      new AssertionError({
-        message: `Expected "${wanted}" to be listening for "${label(key)}". Its listeners: ${names}.`,
-      }),
-    )
+    throw testAssertionError(`Expected "${wanted}" to be listening for "${label(key)}". Its listeners: ${names}.`)
   }
 
   /** Puts the dispatcher back as it was before this fake. Idempotent. */
@@ -185,7 +174,7 @@ export class EventFake implements DispatchInterceptor, Disposable {
   }
 
   private fail(message: string): never {
-    throw this.trimmed(new AssertionError({ message: `${message}\n${this.summary()}` }))
+    throw testAssertionError(`${message}\n${this.summary()}`)
   }
 
   private summary(): string {
@@ -195,20 +184,5 @@ export class EventFake implements DispatchInterceptor, Disposable {
       .map((record) => `  - ${record.name} ${show(record.event)}${record.faked ? '' : ' (not faked)'}`)
     const more = this.records.length > 20 ? `\n  … and ${this.records.length - 20} more` : ''
     return `Dispatched events (${this.records.length}):\n${lines.join('\n')}${more}`
-  }
-
-  /** Drops the framework's own frames so the stack starts at the test's line. */
-  private trimmed(error: AssertionError): AssertionError {
-    const stack = error.stack
-    if (!stack) return error
-    const lines = stack.split('\n')
-    const firstFrame = lines.findIndex((line) => line.trimStart().startsWith('at '))
-    if (firstFrame < 0) return error
-    const own = frameworkDirs()
-    const frames = lines
-      .slice(firstFrame)
-      .filter((line) => !own.some((dir) => line.includes(dir)) && !line.includes('node:internal/'))
-    error.stack = [...lines.slice(0, firstFrame), ...frames].join('\n')
-    return error
   }
 }

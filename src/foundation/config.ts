@@ -20,6 +20,38 @@ export interface EventsConfig {
   paths: { events: string; listeners: string; subscribers: string }
 }
 
+/** One knex connection in config/database.ts. */
+export type DatabaseConnectionConfig =
+  | { driver: 'sqlite'; filename: string }
+  | { driver: 'pgsql' | 'mysql'; host: string; port: number; user: string; password: string; database: string }
+
+/** config/database.ts */
+export interface DatabaseConfig {
+  default: string
+  connections: Record<string, DatabaseConnectionConfig>
+}
+
+/** One connection in config/queue.ts. */
+export type QueueConnectionConfig =
+  | { driver: 'sync' }
+  | {
+      driver: 'database'
+      /** The database connection; the default one when omitted. */
+      database?: string
+      table: string
+      queue: string
+      /** Seconds after which a reserved job whose worker died is delivered again. */
+      retryAfter: number
+    }
+  | { driver: 'bullmq'; url: string; queue: string; prefix: string }
+
+/** config/queue.ts */
+export interface QueueConfig {
+  default: string
+  connections: Record<string, QueueConnectionConfig>
+  failed: { database?: string; table: string }
+}
+
 /**
  * Every config file's type, keyed by file name. Add your own files by augmenting it:
  * `declare module 'herald' { interface HeraldConfig { mail: MailConfig } }`.
@@ -27,6 +59,8 @@ export interface EventsConfig {
 export interface HeraldConfig {
   app: AppConfig
   events: EventsConfig
+  database: DatabaseConfig
+  queue: QueueConfig
 }
 
 /** A config file's default export: a factory of the typed section, given the environment. */
@@ -59,6 +93,42 @@ export function defaultConfig(env: Env): HeraldConfig {
     events: {
       discovery: env.boolean('EVENTS_DISCOVERY', true),
       paths: { events: 'app/events', listeners: 'app/listeners', subscribers: 'app/subscribers' },
+    },
+    database: {
+      default: env.string('DB_CONNECTION', 'sqlite'),
+      connections: {
+        sqlite: { driver: 'sqlite', filename: env.string('DB_DATABASE', 'database/database.sqlite') },
+        pgsql: {
+          driver: 'pgsql',
+          host: env.string('DB_HOST', '127.0.0.1'),
+          port: env.number('DB_PORT', 5432),
+          user: env.string('DB_USERNAME', 'postgres'),
+          password: env.string('DB_PASSWORD', ''),
+          database: env.string('DB_DATABASE', 'test'),
+        },
+        mysql: {
+          driver: 'mysql',
+          host: env.string('DB_HOST', '127.0.0.1'),
+          port: env.number('DB_PORT', 3306),
+          user: env.string('DB_USERNAME', 'root'),
+          password: env.string('DB_PASSWORD', ''),
+          database: env.string('DB_DATABASE', 'test'),
+        },
+      },
+    },
+    queue: {
+      default: env.string('QUEUE_CONNECTION', 'database'),
+      connections: {
+        sync: { driver: 'sync' },
+        database: { driver: 'database', table: 'jobs', queue: 'default', retryAfter: env.number('QUEUE_RETRY_AFTER', 90) },
+        bullmq: {
+          driver: 'bullmq',
+          url: env.string('REDIS_URL', 'redis://127.0.0.1:6379'),
+          queue: 'default',
+          prefix: env.string('QUEUE_PREFIX', 'herald'),
+        },
+      },
+      failed: { table: 'failed_jobs' },
     },
   }
 }

@@ -24,6 +24,11 @@ export class Container {
     this.instances.set(key, value)
   }
 
+  /** True once `key`'s instance exists (made, or bound ready). */
+  resolved(key: string): boolean {
+    return this.instances.has(key)
+  }
+
   bound(key: string): boolean {
     return this.instances.has(key) || this.factories.has(key)
   }

@@ -84,6 +84,9 @@ describe('queued listeners', () => {
         pushed.push([listener.name, eventName, event])
         return 'job-1'
       },
+      async pushEvent() {
+        throw new Error('no ShouldQueue event is dispatched here')
+      },
     })
     const sync: string[] = []
     events.listen(OrderPlaced, SendReceipt)

@@ -1,0 +1,87 @@
+import type { Knex } from 'knex'
+import { isAbsolute, join } from 'node:path'
+import type { DatabaseConfig, DatabaseConnectionConfig } from '../foundation/config.ts'
+import { UserError } from '../foundation/errors.ts'
+import { runInTransaction } from './transactions.ts'
+
+/** The knex `client` for each configured driver. */
+const clients: Record<DatabaseConnectionConfig['driver'], string> = {
+  sqlite: 'better-sqlite3',
+  pgsql: 'pg',
+  mysql: 'mysql2',
+}
+
+/**
+ * The application's database connections (knex), made on first use: knex and the database
+ * driver are imported only then, so commands that never touch the database never load them.
+ */
+export class DatabaseManager {
+  private readonly connections = new Map<string, Promise<Knex>>()
+
+  constructor(
+    private readonly config: DatabaseConfig,
+    private readonly basePath: string,
+  ) {}
+
+  /** The name of the default connection. */
+  get defaultConnection(): string {
+    return this.config.default
+  }
+
+  /** The driver of a connection: sqlite, pgsql or mysql. */
+  driver(name = this.config.default): DatabaseConnectionConfig['driver'] {
+    return this.settings(name).driver
+  }
+
+  /** A knex instance for the connection (the default one when no name is given). */
+  connection(name = this.config.default): Promise<Knex> {
+    let connection = this.connections.get(name)
+    if (connection === undefined) {
+      connection = this.open(name)
+      this.connections.set(name, connection)
+    }
+    return connection
+  }
+
+  /**
+   * Runs `fn` in a transaction. Work declared after-commit inside it (ShouldDispatchAfterCommit
+   * events, afterCommit listeners) runs once it commits and is dropped on rollback.
+   */
+  async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T> | T, connection?: string): Promise<T> {
+    const knex = await this.connection(connection)
+    return runInTransaction<T, Knex.Transaction>((body) => knex.transaction(body), fn)
+  }
+
+  /** Closes every connection opened. */
+  async close(): Promise<void> {
+    const opened = [...this.connections.values()]
+    this.connections.clear()
+    const results = await Promise.allSettled(opened.map(async (connection) => (await connection).destroy()))
+    const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+    if (errors.length > 0) throw new AggregateError(errors, 'Closing the database connections failed')
+  }
+
+  private settings(name: string): DatabaseConnectionConfig {
+    const settings = this.config.connections[name]
+    if (settings === undefined) {
+      throw new UserError(`Database connection "${name}" is not configured in config/database.ts.`)
+    }
+    return settings
+  }
+
+  private async open(name: string): Promise<Knex> {
+    const settings = this.settings(name)
+    const { default: knex } = await import('knex')
+    if (settings.driver === 'sqlite') {
+      const filename = isAbsolute(settings.filename) || settings.filename === ':memory:' ? settings.filename : join(this.basePath, settings.filename)
+      const db = knex({ client: clients.sqlite, connection: { filename }, useNullAsDefault: true, pool: { min: 1, max: 1 } })
+      // WAL lets readers run beside the writer; busy_timeout makes a second process wait
+      // for the lock instead of failing at once.
+      await db.raw('PRAGMA journal_mode = WAL')
+      await db.raw('PRAGMA busy_timeout = 5000')
+      return db
+    }
+    const { host, port, user, password, database } = settings
+    return knex({ client: clients[settings.driver], connection: { host, port, user, password, database }, pool: { min: 0, max: 10 } })
+  }
+}

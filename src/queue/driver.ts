@@ -1,0 +1,65 @@
+/**
+ * What a queue driver implements. Drivers store and deliver payloads (JSON text); the worker
+ * pipeline (JobRunner) decides what happens to a job, so every driver has one semantics.
+ */
+
+/** A job handed to the worker. */
+export interface DeliveredJob {
+  /** The driver's id for this job (a row id, a BullMQ job id). */
+  readonly id: string
+  readonly queue: string
+  /** The stored envelope text; may be garbage, which the runner fails with the reason. */
+  readonly payload: string
+  /**
+   * This attempt's number, from 1, as the driver counts deliveries (a crashed worker's
+   * delivery counts too, as with Laravel's `attempts` column).
+   */
+  readonly attempts: number
+}
+
+/** What the runner decided; the driver carries it out. */
+export type JobOutcome =
+  /** Finished: delete it. */
+  | { readonly kind: 'done' }
+  /** Run again in `delay` seconds, with this updated envelope text. */
+  | { readonly kind: 'release'; readonly delay: number; readonly payload: string }
+  /** Gone for good: the runner already wrote failed_jobs and called failed(); delete it. */
+  | { readonly kind: 'failed'; readonly error: unknown }
+
+export interface PushOptions {
+  readonly queue: string
+  /** Seconds from now. */
+  readonly delay: number
+  /** Higher runs first within a queue (drivers that support it). */
+  readonly priority: number
+}
+
+export interface ConsumeOptions {
+  /** Queue names, highest priority first: a job on an earlier queue is taken before later ones. */
+  readonly queues: readonly string[]
+  /** Jobs in hand at once. */
+  readonly concurrency: number
+  /** Seconds to wait before polling again when every queue is empty. */
+  readonly sleep: number
+  /** Resolve once every queue is empty and nothing is in hand. */
+  readonly stopWhenEmpty: boolean
+  /** Runs one job; never rejects. */
+  readonly process: (job: DeliveredJob) => Promise<JobOutcome>
+  /** Aborted: take no new jobs, finish those in hand, resolve. */
+  readonly signal: AbortSignal
+}
+
+export interface QueueDriver {
+  /** The connection name from config/queue.ts. */
+  readonly connection: string
+  /** Stores a job; resolves to its id. */
+  push(payload: string, options: PushOptions): Promise<string>
+  /** Jobs waiting (and delayed) on a queue. */
+  size(queue: string): Promise<number>
+  /** Deletes the waiting jobs of a queue; resolves to how many. */
+  clear(queue: string): Promise<number>
+  /** Delivers jobs to `process` until the signal aborts (or the queues are empty). */
+  consume(options: ConsumeOptions): Promise<void>
+  /** Releases connections. Idempotent. */
+  close(): Promise<void>
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto'
+import { decodeValue, encodeValue, PayloadDecodeError, type EventClassRegistry } from './serializer.ts'
+
+/**
+ * One job, as every driver stores it: JSON, the same for sync, database and BullMQ, so
+ * failed jobs can be retried on any connection.
+ */
+export interface JobEnvelope {
+  readonly uuid: string
+  /** What `queue:work` and `queue:failed` show: the listener's or the event's name. */
+  readonly displayName: string
+  /** A queued listener, or a ShouldQueue event dispatched as a whole. */
+  readonly job: 'listener' | 'event'
+  readonly data: {
+    /** The listener's registered name (job 'listener'). */
+    readonly listener?: string
+    /** The routed method of a subscriber-style listener, if not `handle`. */
+    readonly method?: string | null
+    readonly event: string
+    /** The event (or payload), encoded by the serializer. */
+    readonly payload: unknown
+  }
+  /** Attempts made before this delivery. */
+  readonly attempts: number
+  /** Exceptions thrown so far (for maxExceptions; a release is an attempt, not an exception). */
+  readonly exceptions: number
+  readonly maxTries: number | null
+  readonly maxExceptions: number | null
+  /** Seconds to wait before each retry; the last one repeats. */
+  readonly backoff: readonly number[] | null
+  /** Seconds a single attempt may run. */
+  readonly timeout: number | null
+  readonly failOnTimeout: boolean
+  /** Epoch milliseconds after which the job is not retried. */
+  readonly retryUntil: number | null
+  /** Epoch milliseconds. */
+  readonly createdAt: number
+}
+
+export type EnvelopeInput = Omit<JobEnvelope, 'uuid' | 'attempts' | 'exceptions' | 'createdAt' | 'data'> & {
+  readonly data: { readonly listener?: string; readonly method?: string | null; readonly event: string; readonly payload: unknown }
+}
+
+export function createEnvelope(input: EnvelopeInput, registry: EventClassRegistry): JobEnvelope {
+  return {
+    ...input,
+    uuid: randomUUID(),
+    data: { ...input.data, payload: encodeValue(input.data.payload, registry) },
+    attempts: 0,
+    exceptions: 0,
+    createdAt: Date.now(),
+  }
+}
+
+/** Parses a stored payload; anything malformed is a PayloadDecodeError naming what is wrong. */
+export function parseEnvelope(text: string): JobEnvelope {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw new PayloadDecodeError(`The job payload is not JSON (${error instanceof Error ? error.message : String(error)}).`)
+  }
+  const envelope = value as Partial<JobEnvelope> | null
+  if (
+    envelope === null ||
+    typeof envelope !== 'object' ||
+    typeof envelope.uuid !== 'string' ||
+    (envelope.job !== 'listener' && envelope.job !== 'event') ||
+    typeof envelope.data !== 'object' ||
+    envelope.data === null ||
+    typeof envelope.data.event !== 'string'
+  ) {
+    throw new PayloadDecodeError('The job payload is not a Herald job envelope (uuid, job, data.event are required).')
+  }
+  const defaults: Omit<JobEnvelope, 'uuid' | 'job' | 'data'> = {
+    displayName: envelope.data.listener ?? envelope.data.event,
+    attempts: 0,
+    exceptions: 0,
+    maxTries: null,
+    maxExceptions: null,
+    backoff: null,
+    timeout: null,
+    failOnTimeout: false,
+    retryUntil: null,
+    createdAt: 0,
+  }
+  return { ...defaults, ...(envelope as JobEnvelope) }
+}
+
+/** The payload of the event the envelope carries, rebuilt. */
+export function decodePayload(envelope: JobEnvelope, registry: EventClassRegistry): unknown {
+  return decodeValue(envelope.data.payload, registry)
+}

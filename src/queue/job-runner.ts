@@ -1,0 +1,207 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { setJobContextProvider, type JobContext } from '../events/contracts.ts'
+import type { Logger } from '../foundation/logger.ts'
+import type { DeliveredJob, JobOutcome } from './driver.ts'
+import { decodePayload, parseEnvelope, type JobEnvelope } from './envelope.ts'
+import type { FailedJobStore } from './failed-job-store.ts'
+import { PayloadDecodeError, type EventClassRegistry } from './serializer.ts'
+
+/** Worker-wide defaults for jobs that do not set their own (`queue:work --tries --backoff --timeout`). */
+export interface JobDefaults {
+  readonly tries: number
+  /** Seconds between retries when the job sets no backoff. */
+  readonly backoff: number
+  /** Seconds an attempt may run when the job sets no timeout; 0 for none. */
+  readonly timeout: number
+}
+
+/** What the runner needs from the application. */
+export interface JobRunnerContext {
+  readonly connection: string
+  readonly registry: EventClassRegistry
+  /** The queued listener class registered under `name`, and the method to call. */
+  resolveListener(name: string): { readonly listener: Function; readonly method: string } | undefined
+  /** Dispatches a ShouldQueue event's listeners now, in this process. */
+  dispatchNow(eventName: string, event: unknown): Promise<unknown>
+  failedJobs(): Promise<FailedJobStore>
+  readonly logger: Logger
+}
+
+/** A job that failed for good with a reason (no retry), e.g. an unknown listener. */
+export class JobFailedError extends Error {
+  override readonly name = 'JobFailedError'
+}
+
+/** The job timed out. */
+export class JobTimeoutError extends Error {
+  override readonly name = 'JobTimeoutError'
+}
+
+interface JobState {
+  readonly context: JobContext
+  released: number | null
+  failed: { error: unknown } | null
+}
+
+const jobs = new AsyncLocalStorage<JobState>()
+setJobContextProvider(() => jobs.getStore()?.context)
+
+type Handler = (event: unknown) => unknown
+
+/**
+ * The one pipeline every driver's jobs go through: decode, resolve the listener, run it with
+ * its timeout and abort signal, then decide: done, release (retry with backoff), or fail
+ * (call `failed()` once, write failed_jobs). Never throws: every outcome is a value.
+ */
+export class JobRunner {
+  constructor(
+    private readonly context: JobRunnerContext,
+    private readonly defaults: JobDefaults = { tries: 1, backoff: 0, timeout: 0 },
+  ) {}
+
+  async process(job: DeliveredJob, shutdown: AbortSignal = new AbortController().signal): Promise<JobOutcome> {
+    let envelope: JobEnvelope
+    let event: unknown
+    let handler: Handler
+    let failedHook: ((event: unknown, error: unknown) => unknown) | null = null
+    try {
+      envelope = parseEnvelope(job.payload)
+      event = decodePayload(envelope, this.context.registry)
+      ;({ handler, failedHook } = this.resolveHandler(envelope))
+    } catch (error) {
+      return this.fail(job, null, null, null, error)
+    }
+
+    const attempt = Math.max(job.attempts, 1)
+    const maxTries = envelope.maxTries ?? this.defaults.tries
+    if (envelope.retryUntil === null && maxTries > 0 && attempt > maxTries) {
+      // A delivery past the limit: its previous attempt died with the worker.
+      return this.fail(job, envelope, event, failedHook, new JobFailedError(`${envelope.displayName} has been attempted too many times.`))
+    }
+    if (envelope.retryUntil !== null && Date.now() > envelope.retryUntil && attempt > 1) {
+      return this.fail(job, envelope, event, failedHook, new JobFailedError(`${envelope.displayName} has passed its retryUntil.`))
+    }
+
+    const timeoutSeconds = envelope.timeout ?? this.defaults.timeout
+    const timeout = new AbortController()
+    const signal = AbortSignal.any([shutdown, timeout.signal])
+    const state: JobState = {
+      released: null,
+      failed: null,
+      context: {
+        attempts: () => attempt,
+        release: (delay) => void (state.released = Math.max(0, delay)),
+        fail: (error) => void (state.failed = { error }),
+        signal,
+      },
+    }
+
+    let thrown: { error: unknown } | null = null
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const running = Promise.resolve(jobs.run(state, () => handler(event)))
+      const deadline =
+        timeoutSeconds > 0
+          ? new Promise<never>((_, reject) => {
+              timer = setTimeout(() => {
+                const error = new JobTimeoutError(`${envelope.displayName} timed out after ${timeoutSeconds} s.`)
+                timeout.abort(error)
+                reject(error)
+              }, timeoutSeconds * 1000)
+            })
+          : null
+      // A timed-out handler cannot be killed; it is told through the signal, and its eventual
+      // rejection is logged rather than left unhandled.
+      running.catch((error: unknown) => {
+        if (timeout.signal.aborted) this.context.logger.warn(`${envelope.displayName} failed after its timeout: ${String(error)}`)
+      })
+      await (deadline ? Promise.race([running, deadline]) : running)
+    } catch (error) {
+      thrown = { error }
+    } finally {
+      clearTimeout(timer)
+    }
+
+    if (state.failed !== null) return this.fail(job, envelope, event, failedHook, state.failed.error)
+    if (thrown === null) {
+      if (state.released !== null) return this.release(envelope, attempt, envelope.exceptions, state.released)
+      return { kind: 'done' }
+    }
+    return this.afterException(job, envelope, event, failedHook, attempt, thrown.error)
+  }
+
+  private afterException(
+    job: DeliveredJob,
+    envelope: JobEnvelope,
+    event: unknown,
+    failedHook: ((event: unknown, error: unknown) => unknown) | null,
+    attempt: number,
+    error: unknown,
+  ): Promise<JobOutcome> | JobOutcome {
+    const exceptions = envelope.exceptions + 1
+    if (error instanceof JobTimeoutError && envelope.failOnTimeout) return this.fail(job, envelope, event, failedHook, error)
+    if (envelope.maxExceptions !== null && exceptions >= envelope.maxExceptions) {
+      return this.fail(job, envelope, event, failedHook, error)
+    }
+    const canRetry =
+      envelope.retryUntil !== null
+        ? Date.now() < envelope.retryUntil
+        : attempt < (envelope.maxTries ?? this.defaults.tries)
+    if (!canRetry) return this.fail(job, envelope, event, failedHook, error)
+    const backoff = envelope.backoff
+    const delay = backoff && backoff.length > 0 ? backoff[Math.min(attempt - 1, backoff.length - 1)]! : this.defaults.backoff
+    return this.release(envelope, attempt, exceptions, delay)
+  }
+
+  private release(envelope: JobEnvelope, attempt: number, exceptions: number, delay: number): JobOutcome {
+    return { kind: 'release', delay, payload: JSON.stringify({ ...envelope, attempts: attempt, exceptions }) }
+  }
+
+  private async fail(
+    job: DeliveredJob,
+    envelope: JobEnvelope | null,
+    event: unknown,
+    failedHook: ((event: unknown, error: unknown) => unknown) | null,
+    error: unknown,
+  ): Promise<JobOutcome> {
+    if (failedHook !== null) {
+      try {
+        await failedHook(event, error)
+      } catch (hookError) {
+        this.context.logger.error(`failed() of ${envelope?.displayName ?? 'a job'} threw: ${String(hookError)}`)
+      }
+    }
+    const payload = envelope === null ? job.payload : JSON.stringify({ ...envelope, attempts: Math.max(job.attempts, 1) })
+    try {
+      const store = await this.context.failedJobs()
+      await store.log(this.context.connection, job.queue, payload, error)
+    } catch (storeError) {
+      // Losing the record is worse than losing the job's place: say so loudly.
+      this.context.logger.error(`Could not record failed job ${job.id} in failed_jobs: ${String(storeError)}`)
+    }
+    return { kind: 'failed', error }
+  }
+
+  private resolveHandler(envelope: JobEnvelope): { handler: Handler; failedHook: ((event: unknown, error: unknown) => unknown) | null } {
+    if (envelope.job === 'event') {
+      return { handler: (event) => this.context.dispatchNow(envelope.data.event, event), failedHook: null }
+    }
+    const name = envelope.data.listener
+    const found = name === undefined ? undefined : this.context.resolveListener(name)
+    if (found === undefined) {
+      throw new JobFailedError(
+        `Listener "${name ?? '(none)'}" is not a registered queued listener: is it exported from app/listeners and marked ShouldQueue?`,
+      )
+    }
+    const instance = new (found.listener as new () => Record<string, unknown>)()
+    const method = instance[found.method]
+    if (typeof method !== 'function') throw new JobFailedError(`Listener "${name}" has no ${found.method}() method.`)
+    const failed = instance.failed
+    return {
+      handler: (event) => (method as Handler).call(instance, event),
+      failedHook: typeof failed === 'function' ? (event, error) => (failed as (e: unknown, r: unknown) => unknown).call(instance, event, error) : null,
+    }
+  }
+}
+
+export { PayloadDecodeError }

@@ -1,0 +1,239 @@
+import type { Dispatcher, QueuedListenerGateway } from '../events/dispatcher.ts'
+import { eventClassName } from '../events/dispatchable.ts'
+import { isShouldDispatchAfterCommit } from '../events/contracts.ts'
+import type { DiscoveryReport } from '../events/discovery.ts'
+import type { RegisteredListener } from '../events/types.ts'
+import { afterCommit } from '../database/transactions.ts'
+import type { DatabaseManager } from '../database/database-manager.ts'
+import type { QueueConfig, QueueConnectionConfig } from '../foundation/config.ts'
+import { UserError } from '../foundation/errors.ts'
+import type { Logger } from '../foundation/logger.ts'
+import type { QueueDriver } from './driver.ts'
+import { createEnvelope, type JobEnvelope } from './envelope.ts'
+import type { FailedJobStore } from './failed-job-store.ts'
+import { JobRunner, type JobDefaults } from './job-runner.ts'
+import { resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
+import type { EventClassRegistry } from './serializer.ts'
+
+/** What a driver module exports: `drivers/<name>-driver.ts` is imported only when used. */
+export interface DriverModule {
+  createDriver(name: string, config: QueueConnectionConfig, manager: QueueManager): QueueDriver | Promise<QueueDriver>
+}
+
+const driverModules: Record<QueueConnectionConfig['driver'], () => Promise<DriverModule>> = {
+  sync: () => import('./drivers/sync-driver.ts'),
+  database: () => import('./drivers/database-driver.ts'),
+  bullmq: () => import('./drivers/bullmq-driver.ts'),
+}
+
+/** A job as pushed, as `Queue.fake()` records it. */
+export interface PushedJob {
+  readonly connection: string
+  readonly queue: string
+  readonly delay: number
+  readonly envelope: JobEnvelope
+  /** The listener class (job 'listener') or the event class (job 'event'). */
+  readonly target: unknown
+  readonly event: unknown
+}
+
+/** Installed by `Queue.fake()`: takes pushes instead of the drivers. */
+export interface PushInterceptor {
+  record(job: PushedJob): void
+}
+
+export interface QueueManagerDependencies {
+  readonly config: QueueConfig
+  readonly events: Dispatcher
+  readonly database: () => DatabaseManager
+  readonly discovery: () => DiscoveryReport | undefined
+  readonly logger: Logger
+  readonly failedJobs: () => Promise<FailedJobStore>
+}
+
+/**
+ * The queue side of the dispatcher: turns a queued listener (or a ShouldQueue event) into a
+ * job envelope on its connection, after the transaction commits when asked to, and builds
+ * the runner workers use. Connections are opened on first use.
+ */
+export class QueueManager implements QueuedListenerGateway {
+  private readonly drivers = new Map<string, Promise<QueueDriver>>()
+  private interceptor: PushInterceptor | null = null
+  readonly registry: EventClassRegistry
+
+  constructor(private readonly deps: QueueManagerDependencies) {
+    this.registry = {
+      classFor: (name) => deps.events.eventClass(name) ?? deps.discovery()?.events.get(name),
+      nameOf: (instance) => {
+        const ctor = (instance as { constructor?: Function }).constructor
+        if (typeof ctor !== 'function') return undefined
+        const name = eventClassName(ctor)
+        return this.registry.classFor(name) === ctor ? name : undefined
+      },
+    }
+  }
+
+  get defaultConnection(): string {
+    return this.deps.config.default
+  }
+
+  /** The driver of a connection (the default one when no name is given). */
+  connection(name = this.deps.config.default): Promise<QueueDriver> {
+    let driver = this.drivers.get(name)
+    if (driver === undefined) {
+      driver = this.open(name)
+      this.drivers.set(name, driver)
+      driver.catch(() => this.drivers.delete(name))
+    }
+    return driver
+  }
+
+  /** The settings of a connection, as config/queue.ts gives them. */
+  settings(name = this.deps.config.default): QueueConnectionConfig {
+    const settings = this.deps.config.connections[name]
+    if (settings === undefined) {
+      const known = Object.keys(this.deps.config.connections).join(', ')
+      throw new UserError(`Queue connection "${name}" is not configured in config/queue.ts (known: ${known}).`)
+    }
+    return settings
+  }
+
+  /** The default queue name of a connection. */
+  defaultQueue(name = this.deps.config.default): string {
+    const settings = this.settings(name)
+    return settings.driver === 'sync' ? 'default' : settings.queue
+  }
+
+  database(): DatabaseManager {
+    return this.deps.database()
+  }
+
+  failedJobs(): Promise<FailedJobStore> {
+    return this.deps.failedJobs()
+  }
+
+  /** The job pipeline for a connection's jobs. */
+  runner(connection: string, defaults?: JobDefaults): JobRunner {
+    return new JobRunner(
+      {
+        connection,
+        registry: this.registry,
+        resolveListener: (name) => this.resolveListener(name),
+        dispatchNow: (eventName, event) => this.deps.events.dispatchNow(eventName, event),
+        failedJobs: () => this.deps.failedJobs(),
+        logger: this.deps.logger,
+      },
+      defaults,
+    )
+  }
+
+  /** Queues a ShouldQueue listener for an event (the dispatcher calls this). */
+  async push(listener: RegisteredListener, eventName: string, event: unknown): Promise<unknown> {
+    const options = resolveQueueOptions(listener.listener as Function)
+    if (!options.shouldQueue(event)) return undefined
+    const envelope = this.envelope(options, event, {
+      displayName: listener.name,
+      job: 'listener',
+      data: { listener: listener.name, method: listener.method, event: eventName, payload: event },
+    })
+    const afterCommitToo = options.afterCommit(event) || isShouldDispatchAfterCommit(event)
+    return this.pushEnvelope(envelope, options, event, listener.listener, afterCommitToo)
+  }
+
+  /** Queues a whole ShouldQueue event: a worker dispatches it to its listeners. */
+  async pushEvent(eventName: string, event: object): Promise<unknown> {
+    const options = resolveQueueOptions(event.constructor)
+    const envelope = this.envelope(options, event, {
+      displayName: eventName,
+      job: 'event',
+      data: { event: eventName, payload: event },
+    })
+    return this.pushEnvelope(envelope, options, event, event.constructor, isShouldDispatchAfterCommit(event))
+  }
+
+  /** Pushes a stored payload again (queue:retry), on its connection and queue. */
+  async pushRaw(connection: string, queue: string, payload: string): Promise<string> {
+    return (await this.connection(connection)).push(payload, { queue, delay: 0, priority: 0 })
+  }
+
+  /** @internal `Queue.fake()` installs itself here. */
+  intercept(interceptor: PushInterceptor | null): void {
+    this.interceptor = interceptor
+  }
+
+  get currentInterceptor(): PushInterceptor | null {
+    return this.interceptor
+  }
+
+  /** Closes every connection opened. */
+  async close(): Promise<void> {
+    const opened = [...this.drivers.values()]
+    this.drivers.clear()
+    const results = await Promise.allSettled(opened.map(async (driver) => (await driver).close()))
+    const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+    if (errors.length > 0) throw new AggregateError(errors, 'Closing the queue connections failed')
+  }
+
+  private envelope(
+    options: ResolvedQueueOptions,
+    event: unknown,
+    base: Pick<JobEnvelope, 'displayName' | 'job'> & { data: JobEnvelope['data'] },
+  ): JobEnvelope {
+    return createEnvelope(
+      {
+        ...base,
+        maxTries: options.tries(event),
+        maxExceptions: options.maxExceptions(event),
+        backoff: options.backoff(event),
+        timeout: options.timeout(event),
+        failOnTimeout: options.failOnTimeout(event),
+        retryUntil: options.retryUntil(event),
+      },
+      this.registry,
+    )
+  }
+
+  private async pushEnvelope(
+    envelope: JobEnvelope,
+    options: ResolvedQueueOptions,
+    event: unknown,
+    target: unknown,
+    holdUntilCommit: boolean,
+  ): Promise<unknown> {
+    const connection = options.connection(event) ?? this.deps.config.default
+    const queue = options.queue(event) ?? this.defaultQueue(connection)
+    const delay = options.delay(event)
+    const priority = options.priority(event)
+    const send = async () => {
+      if (this.interceptor !== null) {
+        this.interceptor.record({ connection, queue, delay, envelope, target, event })
+        return envelope.uuid
+      }
+      const driver = await this.connection(connection)
+      return driver.push(JSON.stringify(envelope), { queue, delay, priority })
+    }
+    if (!holdUntilCommit) return send()
+    let id: unknown
+    await afterCommit(async () => {
+      id = await send()
+    })
+    return id ?? envelope.uuid
+  }
+
+  private resolveListener(name: string): { listener: Function; method: string } | undefined {
+    for (const listeners of this.deps.events.getListeners().values()) {
+      for (const registered of listeners) {
+        if (registered.queued && registered.name === name) {
+          return { listener: registered.listener as Function, method: registered.method ?? 'handle' }
+        }
+      }
+    }
+    return undefined
+  }
+
+  private async open(name: string): Promise<QueueDriver> {
+    const settings = this.settings(name)
+    const module = await driverModules[settings.driver]()
+    return module.createDriver(name, settings, this)
+  }
+}
