@@ -1,0 +1,15 @@
+import { UserError } from '../../foundation/errors.ts'
+import type { CommandHandler } from '../command.ts'
+
+/** `artisan queue:forget <id>`: deletes one failed job. */
+const queueForget: CommandHandler = async ({ app, args, output }) => {
+  if (!app) throw new Error('queue:forget needs the booted application')
+  const id = args[0]
+  if (!id) throw new UserError('Name the failed job to forget: queue:forget 5.')
+  const forgotten = await (await app.make('queue').failedJobs()).forget(id)
+  if (!forgotten) throw new UserError(`No failed job with id ${id}.`)
+  output.line(`Failed job ${id} deleted.`)
+  return 0
+}
+
+export default queueForget

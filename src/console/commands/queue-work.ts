@@ -1,0 +1,69 @@
+import { UserError } from '../../foundation/errors.ts'
+import { Worker, type JobReport } from '../../queue/worker.ts'
+import type { CommandHandler } from '../command.ts'
+import type { Output } from '../output.ts'
+
+function number(options: Readonly<Record<string, unknown>>, key: string, fallback: number): number {
+  const raw = options[key]
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0) throw new UserError(`--${key} must be a number of 0 or more, got "${String(raw)}".`)
+  return value
+}
+
+function line(report: JobReport, output: Output): string {
+  const time = report.startedAt.toISOString().replace('T', ' ').slice(0, 19)
+  const ms = `${report.ms.toFixed(2)}ms`
+  const dots = '.'.repeat(Math.max(3, 60 - report.name.length - ms.length))
+  const colour = report.status === 'DONE' ? 'green' : report.status === 'FAIL' ? 'red' : 'yellow'
+  const error = report.error ? `  ${output.paint(report.error, 'dim')}` : ''
+  return `  ${output.paint(time, 'dim')} ${report.name} ${output.paint(dots, 'dim')} ${ms} ${output.paint(report.status, colour)}${error}`
+}
+
+/**
+ * `artisan queue:work [connection]`: runs queued jobs until stopped. SIGTERM or SIGINT stops
+ * taking jobs, lets those in hand finish, and exits 0.
+ */
+const queueWork: CommandHandler = async ({ app, args, options, output }) => {
+  if (!app) throw new Error('queue:work needs the booted application')
+  const manager = app.make('queue')
+  const connection = args[0] ?? manager.defaultConnection
+  const settings = manager.settings(connection)
+  const queues =
+    typeof options.queue === 'string' ? options.queue.split(',').map((queue) => queue.trim()).filter(Boolean) : [manager.defaultQueue(connection)]
+  const once = options.once === true
+  const timeout = number(options, 'timeout', 60)
+  if (settings.driver === 'database' && timeout > 0 && timeout >= settings.retryAfter) {
+    output.error(
+      `Warning: --timeout (${timeout}s) should be below the connection's retry_after (${settings.retryAfter}s), or a job still running is delivered again.`,
+    )
+  }
+  const json = options.json === true
+  const worker = new Worker(manager, {
+    connection,
+    queues,
+    concurrency: once ? 1 : Math.max(1, number(options, 'concurrency', 1)),
+    defaults: { tries: number(options, 'tries', 1), backoff: number(options, 'backoff', 0), timeout },
+    sleep: number(options, 'sleep', 3),
+    stopWhenEmpty: options.stopWhenEmpty === true,
+    maxJobs: once ? 1 : number(options, 'maxJobs', 0),
+    maxTime: number(options, 'maxTime', 0),
+    memory: number(options, 'memory', 512),
+    onJob: (report) => (json ? output.line(JSON.stringify(report)) : output.line(line(report, output))),
+  })
+  const stop = () => void worker.stop('signal')
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+  if (!json) output.line(`  Processing jobs from the ${queues.map((q) => `[${q}]`).join(', ')} queue(s) on "${connection}".`)
+  try {
+    const summary = await worker.run()
+    if (json) output.line(JSON.stringify({ stopped: summary }))
+    else output.line(`  Stopped (${summary.reason}): ${summary.processed} job(s), ${summary.failed} failed, ${summary.released} released.`)
+  } finally {
+    process.off('SIGTERM', stop)
+    process.off('SIGINT', stop)
+  }
+  return 0
+}
+
+export default queueWork

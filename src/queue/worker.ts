@@ -1,0 +1,133 @@
+import type { DeliveredJob, JobOutcome } from './driver.ts'
+import type { JobDefaults } from './job-runner.ts'
+import type { QueueManager } from './queue-manager.ts'
+
+export interface WorkerOptions {
+  readonly connection: string
+  /** Queue names, highest priority first. */
+  readonly queues: readonly string[]
+  readonly concurrency: number
+  /** Defaults for jobs that set none (`--tries`, `--backoff`, `--timeout`). */
+  readonly defaults: JobDefaults
+  /** Seconds to sleep when there is no job. */
+  readonly sleep: number
+  readonly stopWhenEmpty: boolean
+  /** Stop after this many jobs (0: no limit). `--once` is 1. */
+  readonly maxJobs: number
+  /** Stop after this many seconds (0: no limit). */
+  readonly maxTime: number
+  /** Stop once the process uses more than this many MB (0: no limit). */
+  readonly memory: number
+  /** Called after each job, for the worker's output. */
+  readonly onJob?: (report: JobReport) => void
+}
+
+/** One line of `queue:work` output. */
+export interface JobReport {
+  readonly id: string
+  readonly queue: string
+  readonly name: string
+  readonly attempt: number
+  readonly status: 'DONE' | 'RELEASED' | 'FAIL'
+  readonly startedAt: Date
+  readonly ms: number
+  readonly error?: string
+}
+
+export interface WorkerSummary {
+  readonly processed: number
+  readonly failed: number
+  readonly released: number
+  /** Why it stopped: signal, empty, max-jobs, max-time, memory. */
+  readonly reason: string
+}
+
+function displayName(payload: string): string {
+  try {
+    const envelope = JSON.parse(payload) as { displayName?: unknown }
+    return typeof envelope.displayName === 'string' ? envelope.displayName : '(unknown job)'
+  } catch {
+    return '(undecodable job)'
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * `artisan queue:work`: takes jobs from one connection's queues and runs them through the
+ * job pipeline until stopped. `stop()` (SIGTERM, SIGINT, a limit) takes no new job, lets the
+ * jobs in hand finish (each within its timeout), then resolves `run()`.
+ */
+export class Worker {
+  private readonly controller = new AbortController()
+  private running: Promise<WorkerSummary> | null = null
+  private reason = 'signal'
+  private processed = 0
+  private failed = 0
+  private released = 0
+
+  constructor(
+    private readonly manager: QueueManager,
+    private readonly options: WorkerOptions,
+  ) {}
+
+  /** Runs until stopped; one run per worker. */
+  run(): Promise<WorkerSummary> {
+    this.running ??= this.work()
+    return this.running
+  }
+
+  /** Asks the worker to stop after the jobs in hand. Idempotent; resolves when it has. */
+  stop(reason = 'signal'): Promise<WorkerSummary | null> {
+    if (!this.controller.signal.aborted) {
+      this.reason = reason
+      this.controller.abort()
+    }
+    return this.running ?? Promise.resolve(null)
+  }
+
+  private async work(): Promise<WorkerSummary> {
+    const driver = await this.manager.connection(this.options.connection)
+    const runner = this.manager.runner(this.options.connection, this.options.defaults)
+    const timer = this.options.maxTime > 0 ? setTimeout(() => void this.stop('max-time'), this.options.maxTime * 1000) : undefined
+    try {
+      await driver.consume({
+        queues: this.options.queues,
+        concurrency: this.options.concurrency,
+        sleep: this.options.sleep,
+        stopWhenEmpty: this.options.stopWhenEmpty,
+        signal: this.controller.signal,
+        process: (job) => this.process(job, (delivered) => runner.process(delivered, this.controller.signal)),
+      })
+    } finally {
+      clearTimeout(timer)
+    }
+    if (!this.controller.signal.aborted) this.reason = 'empty'
+    return { processed: this.processed, failed: this.failed, released: this.released, reason: this.reason }
+  }
+
+  private async process(job: DeliveredJob, run: (job: DeliveredJob) => Promise<JobOutcome>): Promise<JobOutcome> {
+    const startedAt = new Date()
+    const start = performance.now()
+    const outcome = await run(job)
+    const status = outcome.kind === 'done' ? 'DONE' : outcome.kind === 'release' ? 'RELEASED' : 'FAIL'
+    this.processed++
+    if (outcome.kind === 'failed') this.failed++
+    if (outcome.kind === 'release') this.released++
+    this.options.onJob?.({
+      id: job.id,
+      queue: job.queue,
+      name: displayName(job.payload),
+      attempt: job.attempts,
+      status,
+      startedAt,
+      ms: performance.now() - start,
+      ...(outcome.kind === 'failed' ? { error: errorText(outcome.error) } : {}),
+    })
+    if (this.options.maxJobs > 0 && this.processed >= this.options.maxJobs) void this.stop('max-jobs')
+    if (this.options.memory > 0 && process.memoryUsage().rss / 1_048_576 > this.options.memory) void this.stop('memory')
+    return outcome
+  }
+}
