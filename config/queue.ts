@@ -1,0 +1,25 @@
+import { defineConfig } from 'herald'
+
+export default defineConfig((env) => ({
+  // Where queued listeners go: database (the embedded default), bullmq (Redis) or sync.
+  default: env.string('QUEUE_CONNECTION', 'database'),
+  connections: {
+    sync: { driver: 'sync' as const },
+    database: {
+      driver: 'database' as const,
+      table: 'jobs',
+      queue: 'default',
+      // Seconds after which a job whose worker died is delivered again: keep it above the
+      // longest job's timeout.
+      retryAfter: env.number('QUEUE_RETRY_AFTER', 90),
+    },
+    bullmq: {
+      driver: 'bullmq' as const,
+      url: env.string('REDIS_URL', 'redis://127.0.0.1:6379'),
+      queue: 'default',
+      prefix: env.string('QUEUE_PREFIX', 'herald'),
+    },
+  },
+  // Failed jobs of every connection go to this table of the default database.
+  failed: { table: 'failed_jobs' },
+}))
