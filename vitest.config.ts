@@ -9,8 +9,34 @@ export default defineConfig({
     // The JSON report is what .ci/run reads to print a plain "N passed, N failed" line.
     reporters: ['default', 'json'],
     outputFile: { json: '.ci/results/vitest.json' },
-    include: ['tests/**/*.test.ts'],
     setupFiles: ['tests/setup.ts'],
-    typecheck: { enabled: true, include: ['tests/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          // unit/ and feature/ (where make:test writes tests that boot the app).
+          include: ['tests/unit/**/*.test.ts', 'tests/feature/**/*.test.ts'],
+          typecheck: { enabled: true, include: ['tests/types/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+        },
+      },
+      {
+        extends: true,
+        // The real CLI in subprocesses: seconds per test on a loaded machine.
+        test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: {
+          // Integration suites share the real PostgreSQL, MariaDB and Redis: one file at a time,
+          // so no two suites touch the same tables and keys at once.
+          name: 'integration',
+          include: ['tests/integration/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+    ],
   },
 })
