@@ -18,6 +18,9 @@ export default defineConfig((env) => ({
       url: env.string('REDIS_URL', 'redis://127.0.0.1:6379'),
       queue: 'default',
       prefix: env.string('QUEUE_PREFIX', 'herald'),
+      // A job whose worker died is delivered again within lockDuration + 2 × stalledInterval.
+      lockDuration: env.number('QUEUE_LOCK_DURATION', 30),
+      stalledInterval: env.number('QUEUE_STALLED_INTERVAL', 30),
     },
   },
   // Failed jobs of every connection go to this table of the default database.

@@ -60,3 +60,5 @@ export type { QueueDriver, DeliveredJob, JobOutcome, PushOptions, ConsumeOptions
 export type { JobEnvelope } from './queue/envelope.ts'
 export { MemoryFailedJobStore, type FailedJob, type FailedJobStore } from './queue/failed-job-store.ts'
 export type { InteractsWithQueue } from './events/contracts.ts'
+export { Migrator, createMigrator, type MigrationRun, type MigrationStatus } from './database/migrator.ts'
+export type { Knex } from 'knex'

@@ -164,4 +164,25 @@ export const commands: readonly CommandDefinition[] = [
     boots: true,
     load: () => import('./commands/queue-monitor.ts'),
   },
+  {
+    name: 'migrate',
+    description: 'Run the pending database migrations (database/migrations)',
+    options: [{ flags: '--database <name>', description: 'The database connection (config/database.ts); the default one when omitted' }],
+    boots: true,
+    load: () => import('./commands/migrate.ts'),
+  },
+  {
+    name: 'migrate:rollback',
+    description: 'Revert the last batch of migrations',
+    options: [{ flags: '--database <name>', description: 'The database connection (config/database.ts); the default one when omitted' }],
+    boots: true,
+    load: () => import('./commands/migrate-rollback.ts'),
+  },
+  {
+    name: 'migrate:status',
+    description: 'Show each migration, ran (with its batch) or pending',
+    options: [{ flags: '--database <name>', description: 'The database connection (config/database.ts); the default one when omitted' }],
+    boots: true,
+    load: () => import('./commands/migrate-status.ts'),
+  },
 ]

@@ -43,7 +43,16 @@ export type QueueConnectionConfig =
       /** Seconds after which a reserved job whose worker died is delivered again. */
       retryAfter: number
     }
-  | { driver: 'bullmq'; url: string; queue: string; prefix: string }
+  | {
+      driver: 'bullmq'
+      url: string
+      queue: string
+      prefix: string
+      /** Seconds a worker's lock on a job lasts before BullMQ deems the job stalled. */
+      lockDuration?: number
+      /** Seconds between stalled-job checks. */
+      stalledInterval?: number
+    }
 
 /** config/queue.ts */
 export interface QueueConfig {
@@ -126,6 +135,8 @@ export function defaultConfig(env: Env): HeraldConfig {
           url: env.string('REDIS_URL', 'redis://127.0.0.1:6379'),
           queue: 'default',
           prefix: env.string('QUEUE_PREFIX', 'herald'),
+          lockDuration: env.number('QUEUE_LOCK_DURATION', 30),
+          stalledInterval: env.number('QUEUE_STALLED_INTERVAL', 30),
         },
       },
       failed: { table: 'failed_jobs' },

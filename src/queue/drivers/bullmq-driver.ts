@@ -1,8 +1,246 @@
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import type { QueueConnectionConfig } from '../../foundation/config.ts'
-import type { QueueDriver } from '../driver.ts'
+import { createLogger, type Logger } from '../../foundation/logger.ts'
+import type { ConsumeOptions, PushOptions, QueueDriver } from '../driver.ts'
 import type { QueueManager } from '../queue-manager.ts'
+import { BullmqConsumer } from './bullmq-consumer.ts'
 
-// Placeholder until the database driver lands; see the queue issue.
-export function createDriver(name: string, _config: QueueConnectionConfig, _manager: QueueManager): QueueDriver {
-  throw new Error(`The bullmq queue driver (connection "${name}") is not built yet.`)
+/** A bullmq connection's settings, times in seconds as everywhere in Herald's queue config. */
+export interface BullmqDriverOptions {
+  /** `redis://[user:password@]host:port[/db]` */
+  readonly url: string
+  /** Prefix of every Redis key, so several applications can share one Redis. */
+  readonly prefix: string
+  /**
+   * Seconds a job's lock lasts; it is renewed every half of that while the job runs. A job whose
+   * worker died (kill -9, lost host) is delivered again once its lock lapses and a stalled-job
+   * check has seen it twice: within `lockDuration + 2 × stalledInterval`. Default 30.
+   */
+  readonly lockDuration?: number
+  /** Seconds between stalled-job checks. Default 30 (BullMQ's). */
+  readonly stalledInterval?: number
+  readonly logger?: Logger
+}
+
+/** BullMQ's priority range: 1 runs first, 2^21 last; 0 means "none" and would jump every priority. */
+const BULLMQ_LOWEST = 2 ** 21
+const HERALD_ZERO = 2 ** 20
+
+/**
+ * Herald's priority (higher runs first, 0 by default) as BullMQ's (lower runs first). Every job
+ * gets one: BullMQ takes unprioritized jobs before all prioritized ones, so a default job left
+ * without would run ahead of an urgent one. Herald priorities beyond ±2^20 are clamped.
+ */
+export function bullmqPriority(priority: number): number {
+  const herald = Number.isFinite(priority) ? Math.round(priority) : 0
+  return Math.min(Math.max(HERALD_ZERO - herald, 1), BULLMQ_LOWEST)
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * Queues on Redis through BullMQ: one BullMQ Queue per queue name, created on first use. BullMQ
+ * stores, delays, orders and locks jobs and recovers those of dead workers; Herald's pipeline
+ * decides retries, backoff and failure, so BullMQ's own retries are never used.
+ *
+ * Connections: one for pushing (a failing Redis makes `push` reject rather than wait forever),
+ * one shared by the Workers of every `consume`, and one per `consume` that blocks while the
+ * queues are empty.
+ */
+export class BullmqDriver implements QueueDriver {
+  private readonly queues = new Map<string, Queue>()
+  private readonly consumers = new Set<{ readonly stop: AbortController; readonly done: Promise<void> }>()
+  private producer: Redis | null = null
+  private workerConnection: Redis | null = null
+  private closing: Promise<void> | null = null
+  private evictionChecked = false
+  private readonly logger: Logger
+  private readonly lockDuration: number
+  private readonly stalledInterval: number
+
+  constructor(
+    readonly connection: string,
+    private readonly options: BullmqDriverOptions,
+  ) {
+    this.logger = options.logger ?? createLogger('info')
+    this.lockDuration = Math.round((options.lockDuration ?? 30) * 1000)
+    this.stalledInterval = Math.round((options.stalledInterval ?? 30) * 1000)
+  }
+
+  /**
+   * Adds a job. Its BullMQ id is the envelope's uuid, so pushing the same envelope twice (a
+   * retried request) stores it once; finished jobs are removed, so `queue:retry` can push a
+   * failed envelope again.
+   */
+  async push(payload: string, options: PushOptions): Promise<string> {
+    const { uuid, name } = identify(payload)
+    const job = await this.queue(options.queue).add(name, payload, {
+      jobId: uuid,
+      delay: Number.isFinite(options.delay) ? Math.max(0, Math.round(options.delay * 1000)) : 0,
+      priority: bullmqPriority(options.priority),
+      removeOnComplete: true,
+      removeOnFail: true,
+    })
+    return job.id!
+  }
+
+  /** Jobs waiting (prioritized, paused) or delayed; not those running. */
+  async size(queue: string): Promise<number> {
+    const counts = await this.queue(queue).getJobCounts('waiting', 'paused', 'prioritized', 'delayed')
+    return sum(counts)
+  }
+
+  /** Deletes the waiting and delayed jobs of a queue; running jobs finish. */
+  async clear(queue: string): Promise<number> {
+    const count = await this.size(queue)
+    await this.queue(queue).drain(true)
+    return count
+  }
+
+  async consume(options: ConsumeOptions): Promise<void> {
+    const queues = [...new Set(options.queues)]
+    if (queues.length === 0) {
+      throw new Error(`No queue to consume on connection "${this.connection}": name at least one (queue:work --queue=default).`)
+    }
+    if (this.closing !== null || options.signal.aborted) return
+    await this.warnIfEvicting()
+    // close() may have started while Redis answered.
+    if (this.closing !== null) return
+    const stop = new AbortController()
+    const consumer = new BullmqConsumer(
+      {
+        url: this.options.url,
+        prefix: this.options.prefix,
+        connection: this.workers(),
+        lockDuration: this.lockDuration,
+        stalledInterval: this.stalledInterval,
+        logger: this.logger,
+        pending: async (queue) => sum(await this.queue(queue).getJobCounts('waiting', 'paused', 'prioritized', 'delayed', 'active')),
+      },
+      { ...options, queues, signal: AbortSignal.any([options.signal, stop.signal]) },
+    )
+    const entry = { stop, done: consumer.run() }
+    this.consumers.add(entry)
+    try {
+      await entry.done
+    } finally {
+      this.consumers.delete(entry)
+    }
+  }
+
+  /** Stops consumers (they finish the jobs in hand), then closes queues and connections. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const consumer of this.consumers) consumer.stop.abort()
+    for (const consumer of [...this.consumers]) {
+      try {
+        await consumer.done
+      } catch (error) {
+        this.logger.error(`A BullMQ consumer of connection "${this.connection}" failed while stopping: ${describe(error)}`)
+      }
+    }
+    for (const [name, queue] of this.queues) {
+      try {
+        await queue.close()
+      } catch (error) {
+        this.logger.error(`Closing BullMQ queue "${name}" failed: ${describe(error)}`)
+      }
+    }
+    this.queues.clear()
+    for (const redis of [this.producer, this.workerConnection]) {
+      if (redis === null) continue
+      try {
+        await redis.quit()
+      } catch (error) {
+        this.logger.error(`Closing a Redis connection of queue connection "${this.connection}" failed: ${describe(error)}`)
+        redis.disconnect()
+      }
+    }
+  }
+
+  private queue(name: string): Queue {
+    if (this.closing !== null) {
+      throw new Error(`Queue connection "${this.connection}" is closed: open a new one with the queue manager.`)
+    }
+    let queue = this.queues.get(name)
+    if (queue === undefined) {
+      this.producer ??= this.redis({})
+      queue = new Queue(name, { connection: this.producer, prefix: this.options.prefix })
+      queue.on('error', (error) => this.logger.error(`BullMQ queue "${name}": ${describe(error)}`))
+      this.queues.set(name, queue)
+    }
+    return queue
+  }
+
+  /** BullMQ requires Workers' connections to retry commands forever rather than fail them. */
+  private workers(): Redis {
+    this.workerConnection ??= this.redis({ maxRetriesPerRequest: null })
+    return this.workerConnection
+  }
+
+  private redis(options: { maxRetriesPerRequest?: null }): Redis {
+    const redis = new Redis(this.options.url, options)
+    redis.on('error', (error) => this.logger.debug(`Redis (${this.options.url}): ${describe(error)}`))
+    return redis
+  }
+
+  /**
+   * Redis evicting keys under memory pressure would silently delete jobs. Checked once, from
+   * INFO (readable where CONFIG is disabled, as on many managed Redis services).
+   */
+  private async warnIfEvicting(): Promise<void> {
+    if (this.evictionChecked) return
+    this.evictionChecked = true
+    try {
+      const info = await this.workers().info('memory')
+      const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1]
+      if (policy !== undefined && policy !== 'noeviction') {
+        this.logger.warn(
+          `Redis at ${redactUrl(this.options.url)} has maxmemory-policy "${policy}": it may evict queued jobs under memory pressure. ` +
+            'Set "maxmemory-policy noeviction" in redis.conf (or CONFIG SET maxmemory-policy noeviction).',
+        )
+      }
+    } catch (error) {
+      this.logger.debug(`Could not read Redis's maxmemory-policy: ${describe(error)}`)
+    }
+  }
+}
+
+/** The envelope's uuid (a valid BullMQ id) and display name; garbage is stored as it is. */
+function identify(payload: string): { uuid: string | undefined; name: string } {
+  try {
+    const envelope = JSON.parse(payload) as { uuid?: unknown; displayName?: unknown } | null
+    const uuid = typeof envelope?.uuid === 'string' && UUID.test(envelope.uuid) ? envelope.uuid : undefined
+    const name = typeof envelope?.displayName === 'string' ? envelope.displayName : 'job'
+    return { uuid, name }
+  } catch {
+    return { uuid: undefined, name: 'job' }
+  }
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((total, count) => total + count, 0)
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@')
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+export function createDriver(name: string, config: QueueConnectionConfig, _manager: QueueManager): QueueDriver {
+  if (config.driver !== 'bullmq') throw new Error(`Queue connection "${name}" is not a bullmq connection.`)
+  return new BullmqDriver(name, {
+    url: config.url,
+    prefix: config.prefix,
+    lockDuration: config.lockDuration,
+    stalledInterval: config.stalledInterval,
+  })
 }

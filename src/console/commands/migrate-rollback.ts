@@ -1,0 +1,18 @@
+import { createMigrator } from '../../database/migrator.ts'
+import type { CommandHandler } from '../command.ts'
+
+/** `artisan migrate:rollback [--database=name]`: reverts the last batch of migrations. */
+const migrateRollback: CommandHandler = async ({ boot, options, output }) => {
+  const migrator = await createMigrator(await boot(), options.database as string | undefined)
+  const runs = await migrator.rollback()
+  if (runs.length === 0) {
+    output.line('Nothing to rollback.')
+    return 0
+  }
+  for (const { name, milliseconds } of runs) {
+    output.line(`${output.paint('Rolled back:', 'yellow')} ${name} (${Math.round(milliseconds)} ms)`)
+  }
+  return 0
+}
+
+export default migrateRollback

@@ -1,0 +1,351 @@
+import { hostname } from 'node:os'
+import { Job, UnrecoverableError, Worker } from 'bullmq'
+import { Redis } from 'ioredis'
+import type { Logger } from '../../foundation/logger.ts'
+import type { ConsumeOptions, DeliveredJob, JobOutcome } from '../driver.ts'
+
+/** What a consumer needs from its driver. */
+export interface BullmqConsumerContext {
+  readonly url: string
+  readonly prefix: string
+  /** Shared by the consumer's BullMQ Workers; BullMQ requires `maxRetriesPerRequest: null` on it. */
+  readonly connection: Redis
+  /** Milliseconds a job's lock lasts unless renewed (renewed every half of it while the job runs). */
+  readonly lockDuration: number
+  /** Milliseconds between checks for jobs whose worker died. */
+  readonly stalledInterval: number
+  readonly logger: Logger
+  /** Jobs waiting, delayed or active on a queue, whoever holds them. */
+  pending(queue: string): Promise<number>
+}
+
+/** A job this process holds: BullMQ's job, the lock token it was fetched with, its queue's Worker. */
+interface Held {
+  readonly job: Job<unknown>
+  readonly token: string
+  readonly worker: Worker
+}
+
+/**
+ * The longest a blocking wait lasts before the queues are asked again anyway, as BullMQ itself
+ * does: a blocking connection that silently died must not stall the worker forever.
+ */
+const MAX_BLOCK_SECONDS = 10
+
+/**
+ * Delivers the jobs of one or more BullMQ queues to Herald's pipeline, with strict queue
+ * precedence and exactly `concurrency` jobs in hand.
+ *
+ * BullMQ's own `Worker.run()` serves one queue, so several Workers could not say "take from
+ * `high` before `default`". Instead each queue gets a Worker used only as BullMQ's manual API
+ * (fetch, lock renewal, stalled checks), and one loop fetches for every free slot by asking the
+ * queues in order without blocking: the first job found is taken. Only when every queue is
+ * empty does the loop block, on all the queues' wake-up markers at once (one BZPOPMIN), so a
+ * job pushed to any queue is seen at once. Completing a job of the first queue fetches the next
+ * one of that queue in the same round trip (nothing can have precedence over it).
+ */
+export class BullmqConsumer {
+  private readonly workers: Worker[]
+  private readonly held = new Set<Held>()
+  private readonly blocking: Redis
+  /** When the next delayed job is due, as learned from a delay marker (epoch ms). */
+  private nextDue = Number.POSITIVE_INFINITY
+  private waking: Promise<void> | null = null
+  private changed = deferred()
+  private tokens = 0
+  private renewing = false
+
+  constructor(
+    private readonly context: BullmqConsumerContext,
+    private readonly options: ConsumeOptions,
+  ) {
+    const name = `herald@${hostname()}:${process.pid}`
+    this.workers = options.queues.map((queue) => {
+      const worker = new Worker(queue, null, {
+        connection: context.connection,
+        prefix: context.prefix,
+        name,
+        autorun: false,
+        lockDuration: context.lockDuration,
+        stalledInterval: context.stalledInterval,
+        // Herald decides when a job has been tried too often (DeliveredJob.attempts counts
+        // crashed deliveries), so BullMQ must never fail a stalled job on its own.
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
+      })
+      worker.on('error', (error) => context.logger.error(`BullMQ worker for queue "${queue}": ${describe(error)}`))
+      worker.on('stalled', (id) => context.logger.warn(`Job ${id} on queue "${queue}" stalled (its worker died?): delivering it again.`))
+      return worker
+    })
+    // Its own connection: a blocked BZPOPMIN would hold up every other command on a shared one.
+    this.blocking = new Redis(context.url, { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false, lazyConnect: true })
+    this.blocking.on('error', (error) => context.logger.debug(`BullMQ wake-up connection: ${describe(error)}`))
+  }
+
+  /** Runs until the signal aborts (or, with stopWhenEmpty, the queues are empty), then closes. */
+  async run(): Promise<void> {
+    const renewal = setInterval(() => void this.renewLocks(), Math.max(this.context.lockDuration / 2, 50))
+    renewal.unref()
+    try {
+      for (const worker of this.workers) await worker.startStalledCheckTimer()
+      await this.loop()
+    } finally {
+      clearInterval(renewal)
+      await this.shutdown()
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const { signal, concurrency, stopWhenEmpty } = this.options
+    const aborted = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve()
+      signal.addEventListener('abort', () => resolve(), { once: true })
+    })
+    const slots = new Set<Promise<void>>()
+    while (!signal.aborted) {
+      const changed = this.changed.promise
+      if (slots.size >= Math.max(concurrency, 1)) {
+        await Promise.race([changed, aborted])
+        continue
+      }
+      let next: Held | undefined
+      try {
+        next = await this.fetch()
+      } catch (error) {
+        this.context.logger.error(`Fetching a BullMQ job failed: ${describe(error)}; trying again.`)
+        await Promise.race([pause(1000), aborted])
+        continue
+      }
+      if (next !== undefined) {
+        const slot: Promise<void> = this.work(next).finally(() => {
+          slots.delete(slot)
+          this.notify()
+        })
+        slots.add(slot)
+        continue
+      }
+      if (stopWhenEmpty && slots.size === 0 && (await this.empty())) break
+      // A slot finishing matters only to stopWhenEmpty; pushes and due delayed jobs wake us.
+      await Promise.race([this.wake(), stopWhenEmpty && slots.size > 0 ? changed : never, aborted])
+    }
+    await Promise.all(slots)
+  }
+
+  /** The first job found asking the queues in order, locked to this process. */
+  private async fetch(): Promise<Held | undefined> {
+    for (const worker of this.workers) {
+      const token = `${worker.id}:${this.tokens++}`
+      const job = await worker.getNextJob(token, { block: false })
+      if (job !== undefined) return this.hold(job, token, worker)
+    }
+    return undefined
+  }
+
+  private hold(job: Job<unknown>, token: string, worker: Worker): Held {
+    const held = { job, token, worker }
+    this.held.add(held)
+    return held
+  }
+
+  /** Runs a job and carries out the outcome; then the next job of the first queue, if handed one. */
+  private async work(first: Held): Promise<void> {
+    let held: Held | undefined = first
+    while (held !== undefined) {
+      const current: Held = held
+      let outcome: JobOutcome
+      try {
+        outcome = await this.options.process(delivered(current))
+      } catch (error) {
+        // process() never rejects by contract; if it does, the job is left to stalled-job
+        // recovery (its lock is no longer renewed) rather than guessed at.
+        this.held.delete(current)
+        this.context.logger.error(`Job ${current.job.id} on queue "${current.job.queueName}" was not settled: ${describe(error)}`)
+        return
+      }
+      // No longer renewed: settling removes the lock, and a renewal racing it would report it lost.
+      this.held.delete(current)
+      try {
+        held = await this.settle(current, outcome)
+      } catch (error) {
+        held = undefined
+        // The job is still active in Redis: once its lock lapses it is delivered again.
+        this.context.logger.error(
+          `Could not record the ${outcome.kind} outcome of job ${current.job.id} on queue "${current.job.queueName}": ${describe(error)}`,
+        )
+      }
+    }
+  }
+
+  /** Carries out the runner's decision in one BullMQ script each, so no crash window loses the job. */
+  private async settle(held: Held, outcome: JobOutcome): Promise<Held | undefined> {
+    const { job, token, worker } = held
+    switch (outcome.kind) {
+      case 'done': {
+        // Only the first queue may hand over its next job: nothing has precedence over it.
+        const fetchNext = worker === this.workers[0] && !this.options.signal.aborted
+        const next = await job.moveToCompleted(null, token, fetchNext)
+        return this.handedOver(next, token, worker)
+      }
+      case 'failed': {
+        // Herald already called failed() and wrote failed_jobs: BullMQ must not retry it.
+        await job.moveToFailed(new UnrecoverableError(reason(outcome.error)), token, false)
+        return undefined
+      }
+      case 'release': {
+        // The updated envelope and the delay are written by the same script that moves the job
+        // out of active: a crash before it leaves the job active, and it is delivered again.
+        await worker.scripts.moveToDelayed(job.id!, Date.now(), Math.max(0, Math.round(outcome.delay * 1000)), token, {
+          skipAttempt: true,
+          fieldsToUpdate: { data: JSON.stringify(outcome.payload) },
+        })
+        return undefined
+      }
+    }
+  }
+
+  /** The job BullMQ fetched while completing the previous one (`[data, id, limitUntil, delayUntil]`). */
+  private handedOver(next: void | unknown[], token: string, worker: Worker): Held | undefined {
+    if (!Array.isArray(next)) return undefined
+    const [data, id, , delayUntil] = next as [Record<string, string> | null, string | undefined, number, number]
+    if (typeof delayUntil === 'number' && delayUntil > Date.now()) this.nextDue = Math.min(this.nextDue, delayUntil)
+    if (data === null || data === undefined || id === undefined) return undefined
+    const job = Job.fromJSON(worker, data as never, id) as Job<unknown>
+    job.token = token
+    return this.hold(job, token, worker)
+  }
+
+  /**
+   * Resolves when a queue may have a job: a wake-up marker was pushed, the next delayed job is
+   * due, or `sleep` seconds passed. One BZPOPMIN is in flight at a time; a wait cut short (by a
+   * finishing slot) is picked up again by the next call rather than stacking another.
+   */
+  private wake(): Promise<void> {
+    if (this.waking !== null) return this.waking
+    const now = Date.now()
+    if (this.nextDue <= now) this.nextDue = Number.POSITIVE_INFINITY
+    const idle = Math.min(Math.max(this.options.sleep, 0.05), MAX_BLOCK_SECONDS)
+    const seconds = Math.max(Math.min(idle, (this.nextDue - now) / 1000), 0.001)
+    const markers = this.workers.map((worker) => worker.toKey('marker'))
+    let watchdog: NodeJS.Timeout | undefined
+    const blocked = this.blocking.bzpopmin(...markers, seconds).then((result) => {
+      // A marker's score is 0 for "a job is waiting", or when the next delayed job is due.
+      const score = result === null ? 0 : Number(result[2])
+      if (score > Date.now()) this.nextDue = Math.min(this.nextDue, score)
+    })
+    const stuck = new Promise<void>((resolve) => {
+      watchdog = setTimeout(() => {
+        this.context.logger.warn('The BullMQ wake-up connection did not answer in time: reconnecting it.')
+        this.blocking.disconnect(true)
+        resolve()
+      }, seconds * 1000 + 2000)
+    })
+    this.waking = Promise.race([blocked, stuck])
+      .catch((error: unknown) => {
+        if (!this.options.signal.aborted) this.context.logger.debug(`Waiting for BullMQ jobs: ${describe(error)}`)
+        return pause(100)
+      })
+      .finally(() => {
+        clearTimeout(watchdog)
+        this.waking = null
+      })
+    return this.waking
+  }
+
+  /** Every queue has nothing waiting, delayed or active (a dead worker's job is active until recovered). */
+  private async empty(): Promise<boolean> {
+    try {
+      for (const queue of this.options.queues) {
+        if ((await this.context.pending(queue)) > 0) return false
+      }
+      return true
+    } catch (error) {
+      this.context.logger.error(`Counting BullMQ jobs failed: ${describe(error)}; trying again.`)
+      return false
+    }
+  }
+
+  private async renewLocks(): Promise<void> {
+    // A renewal still waiting on Redis is not doubled up.
+    if (this.renewing) return
+    this.renewing = true
+    try {
+      const byWorker = new Map<Worker, Held[]>()
+      for (const held of this.held) byWorker.set(held.worker, [...(byWorker.get(held.worker) ?? []), held])
+      for (const [worker, jobs] of byWorker) await this.renew(worker, jobs)
+    } finally {
+      this.renewing = false
+    }
+  }
+
+  private async renew(worker: Worker, jobs: Held[]): Promise<void> {
+    try {
+      const failed = await worker.extendJobLocks(
+        jobs.map((held) => held.job.id!),
+        jobs.map((held) => held.token),
+        this.context.lockDuration,
+      )
+      // A job settled meanwhile has no lock to extend: only those still in hand are lost.
+      const lost = failed.filter((id) => jobs.some((held) => held.job.id === id && this.held.has(held)))
+      if (lost.length > 0) {
+        this.context.logger.warn(
+          `Lost the lock of job(s) ${lost.join(', ')} on queue "${worker.name}" (the process was blocked longer than the lock lasts?): another worker may run them too.`,
+        )
+      }
+    } catch (error) {
+      this.context.logger.error(`Renewing BullMQ job locks on queue "${worker.name}" failed: ${describe(error)}`)
+    }
+  }
+
+  private notify(): void {
+    const changed = this.changed
+    this.changed = deferred()
+    changed.resolve()
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const worker of this.workers) {
+      try {
+        await worker.close()
+      } catch (error) {
+        this.context.logger.error(`Closing the BullMQ worker for queue "${worker.name}" failed: ${describe(error)}`)
+      }
+    }
+    try {
+      this.blocking.disconnect()
+    } catch (error) {
+      this.context.logger.error(`Closing the BullMQ wake-up connection failed: ${describe(error)}`)
+    }
+    await this.waking
+  }
+}
+
+function delivered({ job }: Held): DeliveredJob {
+  const data = job.data
+  return {
+    id: job.id!,
+    queue: job.queueName,
+    // Herald stores the envelope text; a job added by plain BullMQ code may carry an object.
+    payload: typeof data === 'string' ? data : (JSON.stringify(data) ?? String(data)),
+    // BullMQ counts every move to active: releases and deliveries after a crash included.
+    attempts: Math.max(job.attemptsStarted, 1),
+  }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+const never = new Promise<never>(() => {})
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((done) => (resolve = done))
+  return { promise, resolve }
+}

@@ -1,0 +1,48 @@
+// A queue worker process for the integration tests: consumes a database queue connection
+// until it is empty and prints the ids of the jobs it took, as JSON, on stdout.
+// Run with `node --import tsx tests/support/queue-consumer.ts`, with HERALD_TEST_DB set to the
+// database connection (JSON). It prints "ready" once booted and starts on a line on stdin, so a
+// test can start several at the same moment.
+import { createInterface } from 'node:readline'
+import { createApplication } from '../../src/index.ts'
+
+const connection = JSON.parse(process.env.HERALD_TEST_DB ?? 'null')
+if (connection === null) throw new Error('HERALD_TEST_DB is not set')
+const concurrency = Number(process.env.HERALD_TEST_CONCURRENCY ?? 4)
+
+const app = createApplication({
+  basePath: process.cwd(),
+  envFile: false,
+  loadConfig: false,
+  env: { EVENTS_DISCOVERY: 'false', LOG_LEVEL: 'silent' },
+  configure: (config) => {
+    config.database = { default: 'main', connections: { main: connection } }
+    config.queue.connections.database = { driver: 'database', table: 'jobs', queue: 'default', retryAfter: 90 }
+  },
+})
+await app.boot()
+const driver = await app.make('queue').connection('database')
+await (await app.make('db').connection()).raw('select 1')
+
+const lines = createInterface({ input: process.stdin })
+const go = new Promise<void>((resolve) => lines.once('line', () => resolve()))
+process.stdout.write('ready\n')
+await go
+lines.close()
+
+const taken: string[] = []
+await driver.consume({
+  queues: ['default'],
+  concurrency,
+  sleep: 1,
+  stopWhenEmpty: true,
+  signal: new AbortController().signal,
+  process: async (job) => {
+    taken.push(job.id)
+    // Some work, so that the other process claims while this one holds jobs.
+    await new Promise((resolve) => setTimeout(resolve, 1))
+    return { kind: 'done' }
+  },
+})
+process.stdout.write(`${JSON.stringify(taken)}\n`)
+await app.shutdown()
