@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import { isAbsolute, join } from 'node:path'
 import type { DatabaseConfig, DatabaseConnectionConfig } from '../foundation/config.ts'
 import { UserError } from '../foundation/errors.ts'
-import { runInTransaction } from './transactions.ts'
+import { currentTransaction, runInTransaction } from './transactions.ts'
 
 /** The knex `client` for each configured driver. */
 const clients: Record<DatabaseConnectionConfig['driver'], string> = {
@@ -39,6 +39,9 @@ export class DatabaseManager {
     if (connection === undefined) {
       connection = this.open(name)
       this.connections.set(name, connection)
+      // A connection that failed to open is not kept: the next call tries again, and shutdown
+      // does not fail on it (hiding the first error).
+      connection.catch(() => this.connections.delete(name))
     }
     return connection
   }
@@ -49,7 +52,9 @@ export class DatabaseManager {
    */
   async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T> | T, connection?: string): Promise<T> {
     const knex = await this.connection(connection)
-    return runInTransaction<T, Knex.Transaction>((body) => knex.transaction(body), fn)
+    // Inside an outer transaction on this connection, nest as a savepoint of it.
+    const outer = currentTransaction<Knex.Transaction>(knex)
+    return runInTransaction<T, Knex.Transaction>((body) => (outer ?? knex).transaction(body), fn, knex)
   }
 
   /** Closes every connection opened. */

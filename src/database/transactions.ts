@@ -7,6 +7,9 @@ import { AsyncLocalStorage } from 'node:async_hooks'
  */
 interface TransactionScope {
   readonly callbacks: Array<() => unknown>
+  /** The connection the transaction runs on, and the transaction (set once it has begun). */
+  readonly owner: unknown
+  transaction: unknown
 }
 
 const store = new AsyncLocalStorage<TransactionScope>()
@@ -14,6 +17,16 @@ const store = new AsyncLocalStorage<TransactionScope>()
 /** True inside `runInTransaction`. */
 export function inTransaction(): boolean {
   return store.getStore() !== undefined
+}
+
+/**
+ * The transaction the current code runs in on connection `owner`, if any: writes that must
+ * commit or roll back with it (a database queue's job row) go through it. On SQLite, whose one
+ * connection the transaction holds, writing beside it would wait forever.
+ */
+export function currentTransaction<T>(owner: unknown): T | undefined {
+  const scope = store.getStore()
+  return scope !== undefined && scope.owner === owner ? (scope.transaction as T) : undefined
 }
 
 /**
@@ -37,16 +50,21 @@ export async function afterCommit(callback: () => unknown): Promise<void> {
 export async function runInTransaction<T, Trx>(
   begin: (body: (trx: Trx) => Promise<T>) => Promise<T>,
   fn: (trx: Trx) => Promise<T> | T,
+  owner: unknown = null,
 ): Promise<T> {
   const outer = store.getStore()
-  const scope: TransactionScope = { callbacks: [] }
+  const scope: TransactionScope = { callbacks: [], owner, transaction: undefined }
+  const body = async (trx: Trx) => {
+    scope.transaction = trx
+    return fn(trx)
+  }
   if (outer !== undefined) {
     // A savepoint: its callbacks join the outer transaction only if it is released, not rolled back.
-    const result = await store.run(scope, () => begin(async (trx) => fn(trx)))
+    const result = await store.run(scope, () => begin(body))
     outer.callbacks.push(...scope.callbacks)
     return result
   }
-  const result = await store.run(scope, () => begin(async (trx) => fn(trx)))
+  const result = await store.run(scope, () => begin(body))
   const errors: unknown[] = []
   for (const callback of scope.callbacks) {
     try {

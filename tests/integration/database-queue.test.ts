@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import {
   Dispatchable,
   Listener,
@@ -336,6 +336,10 @@ describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the database queue on %s',
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
       exited.then(() => ready.resolve())
       return { child, ready: ready.promise, exited, output: () => ({ stdout, stderr }) }
+    })
+    // Whatever happens below, no consumer outlives the test.
+    onTestFinished(() => {
+      for (const { child } of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     })
     await Promise.all(workers.map((worker) => worker.ready))
     for (const worker of workers) worker.child.stdin.end('go\n')

@@ -296,6 +296,32 @@ describe.each(cases.map((driver) => [driver.name, driver] as const))('queue conf
     app.make('events').forget(Ping)
   })
 
+  if (driver.queue === 'database') {
+    it('a job pushed inside DB.transaction is part of it: committed with it, rolled back with it', async () => {
+      const done: number[] = []
+      class InTransaction extends ShouldQueue(Listener.for(Ping)) {
+        handle(event: Ping) {
+          done.push(event.n)
+        }
+      }
+      app.make('events').listen(Ping, InTransaction)
+      const db = app.make('db')
+      await expect(
+        db.transaction(async () => {
+          await dispatch(new Ping(12))
+          throw new Error('rollback')
+        }),
+      ).rejects.toThrow('rollback')
+      await db.transaction(async () => {
+        await dispatch(new Ping(13))
+      })
+      const worker = startWorker()
+      await expect.poll(() => done, { timeout: 10_000 }).toEqual([13])
+      await worker?.stop()
+      app.make('events').forget(Ping)
+    })
+  }
+
   if (driver.queue !== 'sync') {
     it('takes jobs from earlier queues first', async () => {
       const order: string[] = []

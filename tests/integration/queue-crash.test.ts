@@ -26,7 +26,12 @@ const cases: CrashCase[] = [
 ]
 
 const copy = copyProject()
-afterAll(() => copy.remove())
+/** Every process started here, killed at the end whatever happened, so none outlives the suite. */
+const children = new Set<ChildProcess>()
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  copy.remove()
+})
 
 // A queued listener in the copied application: it works a little, then logs the job's number.
 writeFileSync(
@@ -56,6 +61,7 @@ function worker(env: Record<string, string>, queue: string): ChildProcess {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  children.add(child)
   child.stdout?.on('data', (chunk: Buffer) => transcript.push(chunk.toString()))
   child.stderr?.on('data', (chunk: Buffer) => transcript.push(chunk.toString()))
   return child

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { currentTransaction } from '../../database/transactions.ts'
 import type { DatabaseManager } from '../../database/database-manager.ts'
 import { explainMissingTable } from '../../database/missing-table.ts'
 import type { DatabaseConnectionConfig, QueueConnectionConfig } from '../../foundation/config.ts'
@@ -91,7 +92,9 @@ export class DatabaseDriver implements QueueDriver {
       available_at: now + Math.max(0, Math.round(options.delay * 1000)),
       created_at: now,
     }
-    const id = await this.query(async (knex) => {
+    const id = await this.query(async (connection) => {
+      // Inside DB.transaction on this connection, the job commits or rolls back with it.
+      const knex = currentTransaction<Knex.Transaction>(connection) ?? connection
       if (this.dialect === 'pgsql') {
         const [inserted] = await knex(this.table).insert(row).returning<Array<{ id: number | string }>>('id')
         return inserted!.id
