@@ -73,6 +73,11 @@ export class QueueManager implements QueuedListenerGateway {
     }
   }
 
+  /** The application's logger, for drivers. */
+  get logger(): Logger {
+    return this.deps.logger
+  }
+
   get defaultConnection(): string {
     return this.deps.config.default
   }

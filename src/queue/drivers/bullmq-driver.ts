@@ -235,9 +235,10 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-export function createDriver(name: string, config: QueueConnectionConfig, _manager: QueueManager): QueueDriver {
+export function createDriver(name: string, config: QueueConnectionConfig, manager: QueueManager): QueueDriver {
   if (config.driver !== 'bullmq') throw new Error(`Queue connection "${name}" is not a bullmq connection.`)
   return new BullmqDriver(name, {
+    logger: manager.logger,
     url: config.url,
     prefix: config.prefix,
     lockDuration: config.lockDuration,
