@@ -1,0 +1,68 @@
+import type { BroadcastUser, ChannelCallback } from './contracts.ts'
+
+/** A presence channel member, as Laravel Echo expects it. */
+export interface PresenceMember {
+  readonly user_id: string | number
+  readonly user_info: Record<string, unknown>
+}
+
+export type Authorization =
+  | { readonly allowed: false }
+  | { readonly allowed: true; readonly member: PresenceMember | null }
+
+interface Route {
+  readonly pattern: string
+  readonly regex: RegExp
+  readonly callback: ChannelCallback
+}
+
+/**
+ * The channel authorization callbacks of app/channels.ts:
+ *
+ * ```ts
+ * Broadcast.channel('orders.{orderId}', (user, orderId) => user.id === ordersOwner(orderId))
+ * Broadcast.channel('chat.{roomId}', (user) => ({ id: user.id, name: user.name }))   // presence
+ * ```
+ *
+ * Patterns name the channel without its `private-` / `presence-` prefix; `{param}` matches one
+ * segment without dots and is passed to the callback. The first registered pattern that
+ * matches decides.
+ */
+export class ChannelRegistry {
+  private readonly routes: Route[] = []
+
+  channel(pattern: string, callback: ChannelCallback): void {
+    const source = pattern
+      .split(/(\{[^}]+\})/)
+      .map((part) => (/^\{[^}]+\}$/.test(part) ? '([^.]+)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('')
+    this.routes.push({ pattern, regex: new RegExp(`^${source}$`), callback })
+  }
+
+  /** The registered patterns, in order. */
+  patterns(): string[] {
+    return this.routes.map((route) => route.pattern)
+  }
+
+  /**
+   * Decides whether `user` may subscribe to the wire channel. Public channels are always
+   * allowed; private and presence channels need a user and a callback that allows them.
+   */
+  async authorize(user: BroadcastUser | null, wireName: string): Promise<Authorization> {
+    const presence = wireName.startsWith('presence-')
+    const priv = wireName.startsWith('private-')
+    if (!presence && !priv) return { allowed: true, member: null }
+    if (user === null) return { allowed: false }
+    const name = wireName.slice(presence ? 'presence-'.length : 'private-'.length)
+    for (const route of this.routes) {
+      const match = route.regex.exec(name)
+      if (!match) continue
+      const result = await route.callback(user, ...match.slice(1))
+      if (!result) return { allowed: false }
+      if (!presence) return { allowed: true, member: null }
+      const info = typeof result === 'object' ? result : {}
+      return { allowed: true, member: { user_id: user.id, user_info: info } }
+    }
+    return { allowed: false }
+  }
+}
