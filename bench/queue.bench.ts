@@ -4,37 +4,41 @@
  * `npm run bench:queue` (add `-- --json` for a machine-readable result on stdout; the table then
  * goes to stderr). Needs Redis (REDIS_URL, default redis://127.0.0.1:6379) and PostgreSQL
  * (PGHOST / PGPORT / PGUSER / PGPASSWORD / PGDATABASE, default postgres@127.0.0.1:5432/test);
- * SQLite uses a temporary file.
+ * SQLite uses a temporary file. BENCH_JOBS, BENCH_ROUNDS, BENCH_LATENCY_EVENTS, BENCH_DB_JOBS
+ * change the sizes; BENCH_ONLY=bullmq,pgsql,sqlite runs a subset.
  *
- * What is measured, and how:
+ * Every contender runs in a process of its own (this file, forked with --role), so what one
+ * costs process-wide cannot land on another: Herald's AsyncLocalStorage turns on promise hooks
+ * for every promise in its process, and its garbage is its own. Times and CPU are measured
+ * inside that process; the parent only orchestrates.
+ *
  * 1. BullMQ throughput. JOBS events are dispatched to a ShouldQueue listener (Herald: a
  *    QueueManager on a bullmq connection, pushed by `Dispatcher.dispatch`, run by Herald's
- *    `Worker`) and the same number of jobs are added to a raw BullMQ Queue (`Queue.add`, one
+ *    `Worker`), and the same number of jobs are added to a raw BullMQ Queue (`Queue.add`, one
  *    job per call, as a dispatch makes one) and run by a raw BullMQ `Worker`. Push and consume
  *    are timed separately: the queue is filled first with PUSH_WINDOW pushes in flight (push
- *    jobs/s), then a worker is started and timed until the last listener/processor has run
- *    (consume jobs/s; push time NOT included). Both handlers do the same trivial work. Each
- *    round runs Herald and raw at concurrency 1 and 10, in an order that alternates per round;
- *    the figure is the median round.
- * 2. Latency: LATENCY_EVENTS sequential events, Herald and raw alternating event by event,
- *    each worker running at concurrency 1: the time from the dispatch (or `Queue.add`) call to
- *    the moment the listener (processor) has run, signalled in-process by the handler itself
- *    (the same mechanism for both). p50 and p99.
- * 3. The database driver on PostgreSQL (its own schema, created by the project's migrations,
- *    dropped afterwards) and on SQLite (a temporary file): DB_JOBS jobs pushed by dispatch,
- *    then consumed by 4 workers, measured twice: 4 Herald `Worker` instances in this process
- *    (sharing one knex pool), and 4 worker processes (`queue:work` style, each its own
- *    knex), from the start signal to the last listener run. The baseline is a floor: 4 loops
- *    in this process running the driver's own SQL by hand (claim with UPDATE ... RETURNING,
- *    then DELETE), with no Herald pipeline.
+ *    jobs/s), then a worker is started and timed until the last handler has run (consume
+ *    jobs/s: push time NOT included). Both handlers do the same trivial work. Each round runs
+ *    both at concurrency 1 and 10, the order alternating per round; the figure is the median.
+ * 2. Latency: LATENCY_EVENTS sequential events each, Herald and raw alternating event by event,
+ *    each with a worker at concurrency 1 waiting: from the dispatch (`Queue.add`) call to the
+ *    moment the listener (processor) has run, as the handler itself signals in its process (the
+ *    same mechanism for both). p50 and p99.
+ * 3. The database driver on PostgreSQL (a schema of its own, created by the project's
+ *    migrations and dropped afterwards) and on SQLite (a temporary file): DB_JOBS jobs pushed by
+ *    dispatch, then consumed by 4 workers, twice: 4 Herald `Worker` instances in one process
+ *    (sharing one knex pool), and 4 worker processes (as 4 `queue:work` would be), timed from
+ *    the start signal to the last listener run. The baseline is a floor: 4 loops in one process
+ *    running the driver's own SQL by hand (claim with UPDATE ... RETURNING, then DELETE) with no
+ *    Herald pipeline. Every consumer warms up on a few jobs before it is timed.
  *
- * Workers use `artisan queue:work`'s defaults (tries 1, timeout 60 s, memory 512 MB), without
+ * Workers use `artisan queue:work`'s defaults (tries 1, timeout 60 s, memory 512 MB) without
  * the per-job output line. The benchmark exits 0 whatever the targets say (1 only when a
  * scenario could not run); targets are reported as MET / NOT MET.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
@@ -61,13 +65,13 @@ const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 1_000)
 const DB_JOBS = Number(process.env.BENCH_DB_JOBS ?? 10_000)
 const DB_WORKERS = 4
 const WARMUP_JOBS = 2_000
+const DB_WARMUP_JOBS = 400
 /** Pushes in flight at once while filling a queue: many requests dispatching side by side. */
 const PUSH_WINDOW = 100
 const CONCURRENCIES = [1, 10] as const
-/** A scenario that has not finished in this time is reported as an error, not waited for. */
+/** A step that has not finished in this time is reported as an error, not waited for. */
 const STEP_TIMEOUT_MS = 180_000
-/** BENCH_ONLY=bullmq,pgsql,sqlite runs a subset (while working on one driver). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite').split(',').map((s) => s.trim()))
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite').split(',').map((name) => name.trim()))
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const PG = {
@@ -77,8 +81,8 @@ const PG = {
   password: process.env.PGPASSWORD ?? '',
   database: process.env.PGDATABASE ?? 'test',
 }
-/** Everything this run creates is named after it, so it never touches anyone else's data. */
-const RUN_ID = `herald_bench_${process.pid}_${Date.now().toString(36)}`
+/** Everything a run creates is named after it (the children are given the parent's), so no one else's data is touched. */
+const RUN_ID = process.env.HERALD_BENCH_RUN ?? `herald_bench_${process.pid}_${Date.now().toString(36)}`
 const MIGRATIONS = fileURLToPath(new URL('../database/migrations', import.meta.url))
 
 /** `artisan queue:work`'s defaults, minus the per-job output line. */
@@ -119,7 +123,7 @@ function makeData(): OrderData {
   return { orderId: id, userId: id & 1023, total: 19.99, currency: 'EUR', placedAt: placedAt.toISOString() }
 }
 
-// The handlers write here and it is printed, so their work cannot be dropped.
+// The handlers write here and it is reported, so their work cannot be dropped.
 let sink = 0
 
 /** Counts handler runs; `expect(n)` resolves when n more have run. */
@@ -167,7 +171,7 @@ function heraldSystem(config: QueueConfig, database: () => DatabaseManager, trac
   }
   events.listen(OrderPlaced, SendReceipt)
   // A worker rebuilds events from classes the dispatcher has seen; a worker process that
-  // dispatches nothing has to show it the class once (discovery does this in an application).
+  // dispatches nothing has to be shown the class once (discovery does it in an application).
   events.hasListeners(OrderPlaced)
   return { events, manager, failed }
 }
@@ -193,6 +197,21 @@ function withTimeout<T>(promise: Promise<T>, label: string, ms = STEP_TIMEOUT_MS
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+/** Wall time and this process's CPU time (user + system) of `fn`. */
+async function timed(fn: () => Promise<unknown>): Promise<Timed> {
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  await fn()
+  const ms = performance.now() - start
+  const used = process.cpuUsage(cpu)
+  return { ms, cpuMs: (used.user + used.system) / 1000 }
+}
+
+interface Timed {
+  ms: number
+  cpuMs: number
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
@@ -208,30 +227,117 @@ function percentile(values: readonly number[], p: number): number {
 const perSecond = (count: number, ms: number): number => (count / ms) * 1000
 
 // ---------------------------------------------------------------------------------------------
-// 1 and 2: BullMQ
+// Child processes
 
-/**
- * Raw BullMQ's job options, matching what Herald's bullmq driver sets for a listener with no
- * options of its own, so both queues do the same Redis work per job.
- */
-const RAW_JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: false, attempts: 1 }
+type Role = 'herald-bullmq' | 'raw-bullmq' | 'db-herald' | 'db-floor'
 
-interface QueueContender {
-  readonly id: 'herald' | 'raw'
-  /** Pushes `count` jobs; resolves to the milliseconds taken. */
-  push(count: number): Promise<number>
+/** What the parent hands a child on its command line. */
+interface ChildSpec {
+  readonly role: Role
+  readonly target?: DatabaseTarget
+  /** Herald Workers (db-herald) or loops (db-floor) in the process. */
+  readonly consumers?: number
+}
+
+interface Request {
+  readonly id: number
+  readonly method: string
+  readonly args: readonly number[]
+}
+type Reply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: string }
+
+/** A forked child answering requests; `call` resolves to the child method's result. */
+class Child {
+  private readonly process: ChildProcess
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+  private nextRequest = 0
+  private exited: Error | null = null
+
+  constructor(spec: ChildSpec) {
+    // fork() passes this process's execArgv on, so the child loads TypeScript through tsx too.
+    this.process = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, HERALD_BENCH_RUN: RUN_ID },
+    })
+    this.process.on('message', (reply: Reply) => {
+      const waiting = this.pending.get(reply.id)
+      if (waiting === undefined) return
+      this.pending.delete(reply.id)
+      if ('error' in reply) waiting.reject(new Error(reply.error))
+      else waiting.resolve(reply.value)
+    })
+    this.process.on('exit', (code, signal) => {
+      this.exited = new Error(`the ${spec.role} process exited (${signal ?? code})`)
+      for (const waiting of this.pending.values()) waiting.reject(this.exited)
+      this.pending.clear()
+    })
+  }
+
+  call<T>(method: string, ...args: number[]): Promise<T> {
+    if (this.exited !== null) return Promise.reject(this.exited)
+    const id = this.nextRequest++
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: (value) => resolve(value as T), reject })
+      this.process.send({ id, method, args } satisfies Request)
+    })
+  }
+
+  /** Asks the child to close and exit; kills it if it has not within 10 s. */
+  async close(): Promise<void> {
+    if (this.exited !== null) return
+    const exited = new Promise<void>((resolve) => this.process.once('exit', () => resolve()))
+    try {
+      await withTimeout(this.call('close'), 'closing a child process', 10_000)
+    } catch {
+      // Killed below.
+    }
+    const killer = setTimeout(() => this.process.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(killer)
+  }
+}
+
+/** The child side: runs the requested methods of `api` one message at a time, then exits on close. */
+function serve(api: Record<string, (...args: number[]) => Promise<unknown>>): void {
+  process.on('message', async (request: Request) => {
+    let reply: Reply
+    try {
+      const method = api[request.method]
+      if (method === undefined) throw new Error(`no method "${request.method}"`)
+      reply = { id: request.id, value: (await method(...request.args)) ?? null }
+    } catch (error) {
+      reply = { id: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }
+    }
+    // After close, exit at once: a library timer left behind must not keep the process up.
+    process.send!(reply, () => {
+      if (request.method === 'close') process.exit(0)
+    })
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1 and 2: BullMQ (in the herald-bullmq and raw-bullmq children)
+
+/** Raw BullMQ as an application would use it for a job that has done its work: removed on completion. */
+const RAW_JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: true }
+
+/** What a BullMQ contender's process offers the parent. */
+interface BullmqContender {
+  /** Pushes `count` jobs. */
+  push(count: number): Promise<Timed>
   /** Starts a worker on the filled queue and times it until `count` jobs have run. */
-  consume(count: number, concurrency: number): Promise<number>
-  /** A worker at concurrency 1 for the latency run; returns its stop function. */
-  startIdleWorker(): Promise<() => Promise<unknown>>
-  /** One event: from the dispatch call to the listener having run, in ms. */
-  roundTrip(): Promise<number>
-  /** Jobs still waiting, and jobs failed, for the sanity check after each step. */
+  consume(count: number, concurrency: number): Promise<Timed>
+  startIdleWorker(): Promise<void>
+  stopIdleWorker(): Promise<void>
+  /** `count` sequential events, each from the dispatch call to the listener having run; ms each. */
+  roundTrips(count: number): Promise<number[]>
+  /** Jobs still waiting, and jobs failed, for the check after each step. */
   check(): Promise<{ waiting: number; failed: number }>
+  sink(): Promise<number>
   close(): Promise<void>
 }
 
-function heraldBullmq(): QueueContender {
+function heraldBullmq(): BullmqContender {
   const tracker = new Tracker()
   const config: QueueConfig = {
     default: 'bullmq',
@@ -247,43 +353,49 @@ function heraldBullmq(): QueueContender {
   )
   const worker = (concurrency: number) =>
     new Worker(manager, { ...WORKER_DEFAULTS, connection: 'bullmq', queues: ['herald'], concurrency, stopWhenEmpty: false })
+  let idle: Worker | null = null
   return {
-    id: 'herald',
-    push: (count) => fill(count, () => events.dispatch(makeEvent())),
+    push: (count) => timed(() => fill(count, () => events.dispatch(makeEvent()))),
     async consume(count, concurrency) {
       const done = tracker.expect(count)
-      const start = performance.now()
       const w = worker(concurrency)
-      const running = w.run()
       try {
-        await withTimeout(Promise.race([done, running.then(() => Promise.reject(new Error('the worker stopped early')))]), 'Herald consume')
-        return performance.now() - start
+        return await timed(() => {
+          const running = w.run().then(() => Promise.reject(new Error('the Herald worker stopped early')))
+          return withTimeout(Promise.race([done, running]), 'Herald consume')
+        })
       } finally {
         await w.stop()
       }
     },
     async startIdleWorker() {
-      const w = worker(1)
-      const running = w.run()
-      running.catch(() => undefined)
-      return () => w.stop()
+      idle = worker(1)
+      idle.run().catch(() => undefined)
     },
-    async roundTrip() {
-      const done = tracker.expect(1)
-      const start = performance.now()
-      await events.dispatch(makeEvent())
-      await withTimeout(done, 'a Herald round trip', 30_000)
-      return performance.now() - start
+    async stopIdleWorker() {
+      await idle?.stop()
+    },
+    async roundTrips(count) {
+      const samples: number[] = []
+      for (let i = 0; i < count; i++) {
+        const done = tracker.expect(1)
+        const start = performance.now()
+        await events.dispatch(makeEvent())
+        await withTimeout(done, 'a Herald round trip', 30_000)
+        samples.push(performance.now() - start)
+      }
+      return samples
     },
     async check() {
       const driver = await manager.connection('bullmq')
       return { waiting: await driver.size('herald'), failed: (await failed.all()).length }
     },
+    sink: async () => sink,
     close: () => manager.close(),
   }
 }
 
-function rawBullmq(): QueueContender {
+function rawBullmq(): BullmqContender {
   const tracker = new Tracker()
   const url = new URL(REDIS_URL)
   const connection = { host: url.hostname, port: Number(url.port || 6379), maxRetriesPerRequest: null }
@@ -301,38 +413,63 @@ function rawBullmq(): QueueContender {
     w.on('failed', () => failures++)
     return w
   }
+  let idle: BullWorker<OrderData> | null = null
   return {
-    id: 'raw',
-    push: (count) => fill(count, () => queue.add('SendReceipt', makeData(), RAW_JOB_OPTIONS)),
+    push: (count) => timed(() => fill(count, () => queue.add('SendReceipt', makeData(), RAW_JOB_OPTIONS))),
     async consume(count, concurrency) {
       const done = tracker.expect(count)
-      const start = performance.now()
-      const w = worker(concurrency)
+      let w: BullWorker<OrderData> | null = null
       try {
-        await withTimeout(done, 'raw BullMQ consume')
-        return performance.now() - start
+        return await timed(() => {
+          w = worker(concurrency)
+          return withTimeout(done, 'raw BullMQ consume')
+        })
       } finally {
-        await w.close()
+        await (w as BullWorker<OrderData> | null)?.close()
       }
     },
     async startIdleWorker() {
-      const w = worker(1)
-      await w.waitUntilReady()
-      return () => w.close()
+      idle = worker(1)
+      await idle.waitUntilReady()
     },
-    async roundTrip() {
-      const done = tracker.expect(1)
-      const start = performance.now()
-      await queue.add('SendReceipt', makeData(), RAW_JOB_OPTIONS)
-      await withTimeout(done, 'a raw BullMQ round trip', 30_000)
-      return performance.now() - start
+    async stopIdleWorker() {
+      await idle?.close()
+    },
+    async roundTrips(count) {
+      const samples: number[] = []
+      for (let i = 0; i < count; i++) {
+        const done = tracker.expect(1)
+        const start = performance.now()
+        await queue.add('SendReceipt', makeData(), RAW_JOB_OPTIONS)
+        await withTimeout(done, 'a raw BullMQ round trip', 30_000)
+        samples.push(performance.now() - start)
+      }
+      return samples
     },
     async check() {
       return { waiting: await queue.count(), failed: failures }
     },
+    sink: async () => sink,
     close: () => queue.close(),
   }
 }
+
+/** The parent's handle on a BullMQ contender process. */
+function remoteBullmq(id: 'herald' | 'raw') {
+  const child = new Child({ role: id === 'herald' ? 'herald-bullmq' : 'raw-bullmq' })
+  return {
+    id,
+    push: (count: number) => child.call<Timed>('push', count),
+    consume: (count: number, concurrency: number) => child.call<Timed>('consume', count, concurrency),
+    startIdleWorker: () => child.call<void>('startIdleWorker'),
+    stopIdleWorker: () => child.call<void>('stopIdleWorker'),
+    roundTrips: (count: number) => child.call<number[]>('roundTrips', count),
+    check: () => child.call<{ waiting: number; failed: number }>('check'),
+    sink: () => child.call<number>('sink'),
+    close: () => child.close(),
+  }
+}
+type RemoteBullmq = ReturnType<typeof remoteBullmq>
 
 /** Deletes every key of this run (both contenders' queues share the RUN_ID prefix). */
 async function cleanRedis(): Promise<number> {
@@ -353,19 +490,20 @@ async function cleanRedis(): Promise<number> {
   return deleted
 }
 
-async function expectDrained(contender: QueueContender, step: string): Promise<void> {
+async function expectDrained(contender: RemoteBullmq, step: string): Promise<void> {
   const { waiting, failed } = await contender.check()
   if (waiting !== 0 || failed !== 0) throw new Error(`${contender.id} after ${step}: ${waiting} job(s) still waiting, ${failed} failed`)
 }
 
+type Side = 'herald' | 'raw'
 interface BullmqResults {
-  push: Record<'herald' | 'raw', number[]>
-  consume: Record<'herald' | 'raw', Record<number, number[]>>
-  latency: Record<'herald' | 'raw', number[]>
+  push: Record<Side, Timed[]>
+  consume: Record<Side, Record<number, Timed[]>>
+  latency: Record<Side, number[]>
 }
 
 async function benchBullmq(log: (line: string) => void): Promise<BullmqResults> {
-  const contenders = [heraldBullmq(), rawBullmq()]
+  const contenders = [remoteBullmq('herald'), remoteBullmq('raw')]
   const results: BullmqResults = {
     push: { herald: [], raw: [] },
     consume: { herald: { 1: [], 10: [] }, raw: { 1: [], 10: [] } },
@@ -379,30 +517,32 @@ async function benchBullmq(log: (line: string) => void): Promise<BullmqResults> 
     }
     for (let round = 0; round < ROUNDS; round++) {
       for (const concurrency of CONCURRENCIES) {
-        const order = round % 2 === 0 ? contenders : [...contenders].reverse()
-        for (const c of order) {
-          const pushMs = await c.push(JOBS)
-          const consumeMs = await c.consume(JOBS, concurrency)
+        for (const c of round % 2 === 0 ? contenders : [...contenders].reverse()) {
+          const push = await c.push(JOBS)
+          const consume = await c.consume(JOBS, concurrency)
           await expectDrained(c, `round ${round + 1}`)
-          results.push[c.id].push(perSecond(JOBS, pushMs))
-          results.consume[c.id][concurrency]!.push(perSecond(JOBS, consumeMs))
+          results.push[c.id].push(push)
+          results.consume[c.id][concurrency]!.push(consume)
           log(
-            `  round ${round + 1}, concurrency ${String(concurrency).padStart(2)}, ${c.id.padEnd(6)}: push ${fmt(perSecond(JOBS, pushMs))} jobs/s, consume ${fmt(perSecond(JOBS, consumeMs))} jobs/s`,
+            `  round ${round + 1}, concurrency ${String(concurrency).padStart(2)}, ${c.id.padEnd(6)}: ` +
+              `push ${fmt(perSecond(JOBS, push.ms))} jobs/s, consume ${fmt(perSecond(JOBS, consume.ms))} jobs/s ` +
+              `(${cpuPerJob(consume, JOBS)} µs CPU/job)`,
           )
         }
       }
     }
 
-    const stops = await Promise.all(contenders.map((c) => c.startIdleWorker()))
+    await Promise.all(contenders.map((c) => c.startIdleWorker()))
     try {
-      for (let i = 0; i < 100; i++) for (const c of contenders) await c.roundTrip()
+      for (const c of contenders) await c.roundTrips(100)
       for (let i = 0; i < LATENCY_EVENTS; i++) {
-        for (const c of i % 2 === 0 ? contenders : [...contenders].reverse()) results.latency[c.id].push(await c.roundTrip())
+        for (const c of i % 2 === 0 ? contenders : [...contenders].reverse()) results.latency[c.id].push(...(await c.roundTrips(1)))
       }
     } finally {
-      await Promise.all(stops.map((stop) => stop()))
+      await Promise.all(contenders.map((c) => c.stopIdleWorker()))
     }
     for (const c of contenders) await expectDrained(c, 'the latency run')
+    for (const c of contenders) sink += await c.sink()
   } finally {
     await Promise.allSettled(contenders.map((c) => c.close()))
   }
@@ -422,9 +562,9 @@ interface DatabaseTarget {
 }
 
 /**
- * The application's DatabaseManager, on a knex instance made here: PostgreSQL with the run's
- * schema first on the search_path (DatabaseConnectionConfig has no search_path setting), the
- * same pool as DatabaseManager opens. SQLite goes through DatabaseManager unchanged.
+ * The application's DatabaseManager on a knex instance made here: PostgreSQL with the run's
+ * schema alone on the search_path (DatabaseConnectionConfig has no such setting) and the pool
+ * DatabaseManager itself opens. SQLite goes through DatabaseManager unchanged.
  */
 class SchemaDatabaseManager extends DatabaseManager {
   private readonly knex: Knex
@@ -456,15 +596,17 @@ const DATABASE_QUEUE: QueueConfig = {
   failed: { table: 'failed_jobs' },
 }
 
-async function createTables(target: DatabaseTarget): Promise<void> {
-  if (target.dialect === 'pgsql') {
-    const admin = knexFactory({ client: 'pg', connection: PG, pool: { min: 0, max: 1 } })
-    try {
-      await admin.raw('create schema ??', [target.location])
-    } finally {
-      await admin.destroy()
-    }
+async function withAdmin(fn: (admin: Knex) => Promise<unknown>): Promise<void> {
+  const admin = knexFactory({ client: 'pg', connection: PG, pool: { min: 0, max: 1 } })
+  try {
+    await fn(admin)
+  } finally {
+    await admin.destroy()
   }
+}
+
+async function createTables(target: DatabaseTarget): Promise<void> {
+  if (target.dialect === 'pgsql') await withAdmin((admin) => admin.raw('create schema ??', [target.location]))
   const db = openDatabase(target)
   try {
     await new Migrator(await db.connection(), MIGRATIONS).latest()
@@ -475,30 +617,18 @@ async function createTables(target: DatabaseTarget): Promise<void> {
 
 async function dropTables(target: DatabaseTarget): Promise<void> {
   if (target.dialect === 'pgsql') {
-    const admin = knexFactory({ client: 'pg', connection: PG, pool: { min: 0, max: 1 } })
-    try {
-      await admin.raw('drop schema if exists ?? cascade', [target.location])
-    } finally {
-      await admin.destroy()
-    }
+    await withAdmin((admin) => admin.raw('drop schema if exists ?? cascade', [target.location]))
     return
   }
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${target.location}${suffix}`, { force: true })
 }
 
-interface DatabaseRun {
-  pushPerSec: number
-  inProcess: number
-  processes: number
-  floor: number
-}
-
-/** Fills the jobs table by dispatching; resolves to push jobs/s. */
-async function fillTable(target: DatabaseTarget, count: number): Promise<number> {
+/** Fills the jobs table by dispatching, in the parent. */
+async function fillTable(target: DatabaseTarget, count: number): Promise<Timed> {
   const db = openDatabase(target)
   const { events, manager } = heraldSystem(DATABASE_QUEUE, () => db, new Tracker())
   try {
-    return perSecond(count, await fill(count, () => events.dispatch(makeEvent())))
+    return await timed(() => fill(count, () => events.dispatch(makeEvent())))
   } finally {
     await manager.close()
     await db.close()
@@ -516,113 +646,38 @@ async function remainingRows(target: DatabaseTarget): Promise<number> {
   }
 }
 
-/** DB_WORKERS Herald Worker instances in this process, one shared manager; jobs/s. */
-async function consumeInProcess(target: DatabaseTarget, count: number): Promise<number> {
+/** What a database consumer process reports after `run`. */
+interface ConsumerReport {
+  runs: number
+  /** performance.timeOrigin-based time of its last handler run. */
+  lastAt: number
+  cpuMs: number
+  failed: number
+}
+
+/** A database consumer process: Herald Workers (db-herald) or hand-written loops (db-floor). */
+function databaseConsumer(spec: ChildSpec) {
+  const target = spec.target!
+  const consumers = spec.consumers ?? 1
   const db = openDatabase(target)
   const tracker = new Tracker()
   const { manager, failed } = heraldSystem(DATABASE_QUEUE, () => db, tracker)
-  try {
-    await (await db.connection()).raw('select 1')
-    await manager.connection('database')
-    const done = tracker.expect(count)
-    const start = performance.now()
+
+  const herald = async () => {
     const workers = Array.from(
-      { length: DB_WORKERS },
+      { length: consumers },
       () => new Worker(manager, { ...WORKER_DEFAULTS, connection: 'database', queues: ['default'], concurrency: 1, stopWhenEmpty: true }),
     )
-    const runs = Promise.all(workers.map((w) => w.run()))
-    await withTimeout(Promise.all([done, runs]), `database consume (${target.dialect}, in process)`)
-    const ms = tracker.lastAt - (performance.timeOrigin + start)
-    if ((await failed.all()).length > 0) throw new Error(`${(await failed.all()).length} database job(s) failed`)
-    return perSecond(count, ms)
-  } finally {
-    await manager.close()
-    await db.close()
+    await Promise.all(workers.map((w) => w.run()))
   }
-}
 
-type ChildMessage = { type: 'ready' } | { type: 'done'; runs: number; lastAt: number; failed: number } | { type: 'error'; message: string }
-
-/** DB_WORKERS worker processes (this file with --db-child), started together once all are ready; jobs/s. */
-async function consumeInProcesses(target: DatabaseTarget, count: number): Promise<number> {
-  const children: ChildProcess[] = []
-  const reports: Array<Promise<ChildMessage>> = []
-  const ready: Array<Promise<void>> = []
-  for (let i = 0; i < DB_WORKERS; i++) {
-    // fork() passes this process's execArgv on, so the children load TypeScript through tsx too.
-    const child = fork(fileURLToPath(import.meta.url), ['--db-child', JSON.stringify(target)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    children.push(child)
-    let onReady!: () => void
-    ready.push(new Promise((resolve) => (onReady = resolve)))
-    reports.push(
-      new Promise((resolve, reject) => {
-        child.on('message', (message: ChildMessage) => {
-          if (message.type === 'ready') onReady()
-          else resolve(message)
-        })
-        child.on('exit', (code) => reject(new Error(`a database worker process exited with ${code} before reporting`)))
-      }),
-    )
-  }
-  try {
-    await withTimeout(Promise.all(ready), 'starting the worker processes', 60_000)
-    const start = performance.timeOrigin + performance.now()
-    for (const child of children) child.send('go')
-    const messages = await withTimeout(Promise.all(reports), `database consume (${target.dialect}, processes)`)
-    let runs = 0
-    let lastAt = start
-    for (const message of messages) {
-      if (message.type === 'error') throw new Error(`a database worker process failed: ${message.message}`)
-      if (message.type !== 'done') continue
-      if (message.failed > 0) throw new Error(`${message.failed} database job(s) failed`)
-      runs += message.runs
-      lastAt = Math.max(lastAt, message.lastAt)
-    }
-    if (runs < count) throw new Error(`the worker processes ran ${runs} of ${count} jobs`)
-    return perSecond(count, lastAt - start)
-  } finally {
-    for (const child of children) if (child.exitCode === null) child.kill()
-  }
-}
-
-/** A worker process: one Herald Worker at concurrency 1, started on the parent's "go". */
-async function childWorker(target: DatabaseTarget): Promise<void> {
-  const send = (message: ChildMessage) => new Promise<void>((resolve) => process.send!(message, () => resolve()))
-  const db = openDatabase(target)
-  const tracker = new Tracker()
-  const { manager, failed } = heraldSystem(DATABASE_QUEUE, () => db, tracker)
-  try {
-    await (await db.connection()).raw('select 1')
-    await manager.connection('database')
-    const go = new Promise<void>((resolve) => process.once('message', () => resolve()))
-    await send({ type: 'ready' })
-    await go
-    await new Worker(manager, { ...WORKER_DEFAULTS, connection: 'database', queues: ['default'], concurrency: 1, stopWhenEmpty: true }).run()
-    await send({ type: 'done', runs: tracker.runs, lastAt: tracker.lastAt, failed: (await failed.all()).length })
-  } catch (error) {
-    await send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
-  } finally {
-    await manager.close()
-    await db.close()
-    process.disconnect()
-  }
-}
-
-/**
- * The floor: DB_WORKERS loops in this process running the driver's claim and delete by hand
- * (the same statements, prepared once), parsing the payload and doing the same trivial work.
- */
-async function consumeFloor(target: DatabaseTarget, count: number): Promise<number> {
-  const db = openDatabase(target)
-  const tracker = new Tracker()
-  try {
+  // The floor: the driver's claim and delete, by hand, with the same trivial work.
+  const lock = target.dialect === 'pgsql' ? ' for update skip locked' : ''
+  const claimSql =
+    'update jobs set reserved_at = ?, attempts = attempts + 1 where id = (select id from jobs where queue = ? and ' +
+    `((reserved_at is null and available_at <= ?) or reserved_at <= ?) order by id limit 1${lock}) returning id, payload`
+  const floor = async () => {
     const knex = await db.connection()
-    const lock = target.dialect === 'pgsql' ? ' for update skip locked' : ''
-    const claimSql =
-      'update jobs set reserved_at = ?, attempts = attempts + 1 where id = (select id from jobs where queue = ? and ' +
-      `((reserved_at is null and available_at <= ?) or reserved_at <= ?) order by id limit 1${lock}) returning id, payload`
-    const done = tracker.expect(count)
-    const start = performance.now()
     const loop = async () => {
       for (;;) {
         const now = Date.now()
@@ -630,37 +685,93 @@ async function consumeFloor(target: DatabaseTarget, count: number): Promise<numb
         const rows = (target.dialect === 'pgsql' ? (result as { rows: unknown[] }).rows : result) as Array<{ id: number | string; payload: string }>
         const row = rows[0]
         if (row === undefined) return
-        const envelope = JSON.parse(row.payload) as { data: { payload: { v?: { total?: number } } } }
-        sink += envelope.data.payload.v?.total ?? 0
+        const envelope = JSON.parse(row.payload) as { data?: { payload?: { v?: { total?: number } } } }
+        sink += envelope.data?.payload?.v?.total ?? 0
         tracker.hit()
         await knex.raw('delete from jobs where id = ? and reserved_at = ?', [row.id, now])
       }
     }
-    await withTimeout(Promise.all([done, ...Array.from({ length: DB_WORKERS }, loop)]), `database floor (${target.dialect})`)
-    return perSecond(count, tracker.lastAt - (performance.timeOrigin + start))
-  } finally {
-    await db.close()
+    await Promise.all(Array.from({ length: consumers }, loop))
   }
+
+  const consume = spec.role === 'db-floor' ? floor : herald
+  return {
+    /** Consumes whatever is there, untimed: connections open, code warm. */
+    warmUp: async () => {
+      await (await db.connection()).raw('select 1')
+      await consume()
+    },
+    run: async (): Promise<ConsumerReport> => {
+      const runs = tracker.runs
+      const { cpuMs } = await timed(() => withTimeout(consume(), `database consume (${spec.role}, ${target.dialect})`))
+      return { runs: tracker.runs - runs, lastAt: tracker.lastAt, cpuMs, failed: (await failed.all()).length }
+    },
+    close: async () => {
+      await manager.close()
+      await db.close()
+    },
+  }
+}
+
+interface DatabaseStep {
+  push: Timed
+  jobsPerSec: number
+  /** CPU of the consumer process(es) per job, in µs. */
+  cpuUsPerJob: number
+}
+
+/**
+ * One measurement: `processes` consumer processes of `role` warm up on a few jobs, the table is
+ * filled, then all are started at once; jobs/s from the start to the last handler run.
+ */
+async function databaseStep(target: DatabaseTarget, role: 'db-herald' | 'db-floor', processes: number, consumers: number): Promise<DatabaseStep> {
+  const children = Array.from({ length: processes }, () => new Child({ role, target, consumers }))
+  try {
+    await fillTable(target, DB_WARMUP_JOBS)
+    await withTimeout(Promise.all(children.map((child) => child.call('warmUp'))), 'the database warm-up')
+    if ((await remainingRows(target)) !== 0) throw new Error('jobs left after the warm-up')
+    const push = await fillTable(target, DB_JOBS)
+    const start = performance.timeOrigin + performance.now()
+    const reports = await Promise.all(children.map((child) => child.call<ConsumerReport>('run')))
+    let runs = 0
+    let lastAt = start
+    let cpuMs = 0
+    for (const report of reports) {
+      if (report.failed > 0) throw new Error(`${report.failed} database job(s) failed`)
+      runs += report.runs
+      lastAt = Math.max(lastAt, report.lastAt)
+      cpuMs += report.cpuMs
+    }
+    const left = await remainingRows(target)
+    if (runs < DB_JOBS || left !== 0) throw new Error(`${runs} of ${DB_JOBS} jobs ran, ${left} row(s) left`)
+    return { push, jobsPerSec: perSecond(DB_JOBS, lastAt - start), cpuUsPerJob: (cpuMs * 1000) / DB_JOBS }
+  } finally {
+    await Promise.allSettled(children.map((child) => child.close()))
+  }
+}
+
+interface DatabaseRun {
+  push: Timed[]
+  inProcess: DatabaseStep
+  processes: DatabaseStep
+  floor: DatabaseStep
 }
 
 async function benchDatabase(target: DatabaseTarget, log: (line: string) => void): Promise<DatabaseRun> {
   await createTables(target)
   try {
-    // Warm-up: the driver, knex and the pipeline in this process.
-    await fillTable(target, Math.min(WARMUP_JOBS, DB_JOBS))
-    await consumeInProcess(target, Math.min(WARMUP_JOBS, DB_JOBS))
-    const step = async (label: string, consume: (target: DatabaseTarget, count: number) => Promise<number>): Promise<[number, number]> => {
-      const push = await fillTable(target, DB_JOBS)
-      const jobsPerSec = await consume(target, DB_JOBS)
-      const left = await remainingRows(target)
-      if (left !== 0) throw new Error(`${left} row(s) left in jobs after ${label}`)
-      log(`  ${target.dialect.padEnd(6)} ${label.padEnd(26)}: push ${fmt(push)} jobs/s, consume ${fmt(jobsPerSec)} jobs/s`)
-      return [push, jobsPerSec]
+    const step = async (label: string, run: () => Promise<DatabaseStep>): Promise<DatabaseStep> => {
+      const result = await run()
+      log(
+        `  ${target.dialect.padEnd(6)} ${label.padEnd(29)}: push ${fmt(perSecond(DB_JOBS, result.push.ms))} jobs/s, ` +
+          `consume ${fmt(result.jobsPerSec)} jobs/s (${Math.round(result.cpuUsPerJob)} µs CPU/job)`,
+      )
+      return result
     }
-    const [push1, inProcess] = await step(`${DB_WORKERS} Workers in one process`, consumeInProcess)
-    const [push2, processes] = await step(`${DB_WORKERS} worker processes`, consumeInProcesses)
-    const [push3, floor] = await step('floor (hand-written SQL)', consumeFloor)
-    return { pushPerSec: median([push1, push2, push3]), inProcess, processes, floor }
+    const inProcess = await step(`${DB_WORKERS} Workers in one process`, () => databaseStep(target, 'db-herald', 1, DB_WORKERS))
+    const processes = await step(`${DB_WORKERS} worker processes`, () => databaseStep(target, 'db-herald', DB_WORKERS, 1))
+    const floor = await step(`floor: ${DB_WORKERS} hand-written loops`, () => databaseStep(target, 'db-floor', 1, DB_WORKERS))
+    return { push: [inProcess.push, processes.push, floor.push], inProcess, processes, floor }
   } finally {
     await dropTables(target)
   }
@@ -671,6 +782,10 @@ async function benchDatabase(target: DatabaseTarget, log: (line: string) => void
 
 function fmt(value: number): string {
   return Math.round(value).toLocaleString('en-US')
+}
+
+function cpuPerJob(t: Timed, jobs: number): string {
+  return String(Math.round((t.cpuMs * 1000) / jobs))
 }
 
 interface Row {
@@ -686,22 +801,12 @@ interface Row {
   error?: string
 }
 
-function throughputRow(scenario: string, herald: number, baseline: number, baselineLabel: string, minRatio: number | null): Row {
-  const ratio = herald / baseline
-  return {
-    scenario,
-    unit: 'jobs/s',
-    herald,
-    baseline,
-    baselineLabel,
-    ratio,
-    target: minRatio === null ? '(info)' : `ratio >= ${minRatio.toFixed(2)}`,
-    met: minRatio === null ? null : ratio >= minRatio,
-  }
+function row(scenario: string, unit: Row['unit'], herald: number, baseline: number | null, baselineLabel: string, target = '(info)', met: boolean | null = null): Row {
+  return { scenario, unit, herald, baseline, baselineLabel, ratio: baseline === null ? null : herald / baseline, target, met }
 }
 
 function errorRow(scenario: string, error: unknown): Row {
-  const message = error instanceof Error ? error.message : String(error)
+  const message = error instanceof Error ? error.message.split('\n')[0]! : String(error)
   return { scenario, unit: 'jobs/s', herald: null, baseline: null, baselineLabel: '', ratio: null, target: '', met: null, error: message }
 }
 
@@ -709,12 +814,14 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json')
   const out = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line)
   const started = performance.now()
-  out(`node ${process.version}; Redis ${REDIS_URL}; PostgreSQL ${PG.user}@${PG.host}:${PG.port}/${PG.database} (schema ${RUN_ID}); SQLite temp file`)
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ')
+  out(`node ${process.version}, ${cpus().length} CPUs, load average ${load} at start`)
+  out(`Redis ${REDIS_URL}; PostgreSQL ${PG.user}@${PG.host}:${PG.port}/${PG.database}, schema ${RUN_ID}; SQLite in ${tmpdir()}`)
   out(
-    `bullmq: ${fmt(JOBS)} jobs per measurement, ${ROUNDS} round(s), median; ${PUSH_WINDOW} pushes in flight while filling; ` +
-      `consume timed from worker start to last handler run (push time not included)`,
+    `bullmq: ${fmt(JOBS)} jobs per measurement, ${ROUNDS} rounds (median), each contender in its own process; ` +
+      `queue filled with ${PUSH_WINDOW} pushes in flight, then consume timed from worker start to last handler run (push not included)`,
   )
-  out(`latency: ${fmt(LATENCY_EVENTS)} sequential events each, Herald and raw alternating; database: ${fmt(DB_JOBS)} jobs, ${DB_WORKERS} workers\n`)
+  out(`latency: ${fmt(LATENCY_EVENTS)} sequential events each, alternating; database: ${fmt(DB_JOBS)} jobs, ${DB_WORKERS} workers\n`)
 
   const rows: Row[] = []
   let bullmq: BullmqResults | null = null
@@ -731,39 +838,49 @@ async function main(): Promise<void> {
       }
     }
   }
+  const cpuNotes: string[] = []
   if (bullmq !== null) {
-    rows.push(throughputRow('bullmq push (dispatch vs Queue.add)', median(bullmq.push.herald), median(bullmq.push.raw), 'raw BullMQ', null))
+    const rate = (samples: Timed[]) => median(samples.map((t) => perSecond(JOBS, t.ms)))
+    const cpu = (samples: Timed[]) => median(samples.map((t) => (t.cpuMs * 1000) / JOBS))
+    rows.push(row('bullmq push (dispatch vs Queue.add)', 'jobs/s', rate(bullmq.push.herald), rate(bullmq.push.raw), 'raw BullMQ'))
+    cpuNotes.push(`bullmq push: Herald ${Math.round(cpu(bullmq.push.herald))} µs, raw ${Math.round(cpu(bullmq.push.raw))} µs`)
     for (const c of CONCURRENCIES) {
-      rows.push(throughputRow(`bullmq consume, concurrency ${c}`, median(bullmq.consume.herald[c]!), median(bullmq.consume.raw[c]!), 'raw BullMQ', 0.9))
+      const herald = rate(bullmq.consume.herald[c]!)
+      const raw = rate(bullmq.consume.raw[c]!)
+      rows.push(row(`bullmq consume, concurrency ${c}`, 'jobs/s', herald, raw, 'raw BullMQ', 'ratio >= 0.90', herald / raw >= 0.9))
+      cpuNotes.push(`bullmq consume c=${c}: Herald ${Math.round(cpu(bullmq.consume.herald[c]!))} µs, raw ${Math.round(cpu(bullmq.consume.raw[c]!))} µs`)
     }
     const p50 = [percentile(bullmq.latency.herald, 50), percentile(bullmq.latency.raw, 50)] as const
     const p99 = [percentile(bullmq.latency.herald, 99), percentile(bullmq.latency.raw, 99)] as const
-    rows.push({ scenario: 'bullmq latency p50', unit: 'ms', herald: p50[0], baseline: p50[1], baselineLabel: 'raw BullMQ', ratio: p50[0] / p50[1], target: 'ratio <= 1.50', met: p50[0] / p50[1] <= 1.5 })
-    rows.push({ scenario: 'bullmq latency p99', unit: 'ms', herald: p99[0], baseline: p99[1], baselineLabel: 'raw BullMQ', ratio: p99[0] / p99[1], target: '(info)', met: null })
+    rows.push(row('bullmq latency p50', 'ms', p50[0], p50[1], 'raw BullMQ', 'ratio <= 1.50', p50[0] / p50[1] <= 1.5))
+    rows.push(row('bullmq latency p99', 'ms', p99[0], p99[1], 'raw BullMQ'))
   }
 
   const allDatabases: DatabaseTarget[] = [
     { dialect: 'pgsql', location: RUN_ID },
     { dialect: 'sqlite', location: join(tmpdir(), `${RUN_ID}.sqlite`) },
   ]
-  const databases = allDatabases.filter((target) => ONLY.has(target.dialect))
   const database: Partial<Record<Dialect, DatabaseRun>> = {}
-  for (const target of databases) {
+  for (const target of allDatabases.filter((t) => ONLY.has(t.dialect))) {
     const name = target.dialect === 'pgsql' ? 'PostgreSQL' : 'SQLite'
     try {
       const run = await benchDatabase(target, out)
       database[target.dialect] = run
-      const absolute = (jobsPerSec: number): Pick<Row, 'target' | 'met'> =>
-        target.dialect === 'pgsql' ? { target: '>= 2,000 jobs/s', met: jobsPerSec >= 2_000 } : { target: '(info)', met: null }
-      rows.push({ ...throughputRow(`database ${name} push (dispatch)`, run.pushPerSec, run.floor, '', null), baseline: null, baselineLabel: '', ratio: null })
-      rows.push({ ...throughputRow(`database ${name}, ${DB_WORKERS} Workers, 1 process`, run.inProcess, run.floor, 'hand-written SQL', null), ...absolute(run.inProcess) })
-      rows.push({ ...throughputRow(`database ${name}, ${DB_WORKERS} processes`, run.processes, run.floor, 'hand-written SQL', null), ...absolute(run.processes) })
+      const floor = run.floor.jobsPerSec
+      const verdict = (jobsPerSec: number): [string, boolean | null] =>
+        target.dialect === 'pgsql' ? ['>= 2,000 jobs/s', jobsPerSec >= 2_000] : ['(info)', null]
+      rows.push(row(`database ${name} push (dispatch)`, 'jobs/s', median(run.push.map((t) => perSecond(DB_JOBS, t.ms))), null, ''))
+      rows.push(row(`database ${name}, ${DB_WORKERS} Workers, 1 process`, 'jobs/s', run.inProcess.jobsPerSec, floor, 'hand-written SQL', ...verdict(run.inProcess.jobsPerSec)))
+      rows.push(row(`database ${name}, ${DB_WORKERS} processes`, 'jobs/s', run.processes.jobsPerSec, floor, 'hand-written SQL', ...verdict(run.processes.jobsPerSec)))
+      cpuNotes.push(
+        `database ${name}: Herald ${Math.round(run.inProcess.cpuUsPerJob)} µs (1 process), ${Math.round(run.processes.cpuUsPerJob)} µs (${DB_WORKERS} processes), floor ${Math.round(run.floor.cpuUsPerJob)} µs`,
+      )
     } catch (error) {
       rows.push(errorRow(`database ${name}`, error))
       try {
         await dropTables(target)
       } catch {
-        // Reported by the row above; nothing more to do.
+        // Reported by the row above.
       }
     }
   }
@@ -789,24 +906,29 @@ async function main(): Promise<void> {
   out(widths.map((w) => '-'.repeat(w)).join('  '))
   for (const c of cells) out(line(c))
   out('\nratio = Herald ÷ baseline (throughput: higher is better; latency: lower is better)')
-  out(`baseline "hand-written SQL": ${DB_WORKERS} loops in one process running the driver's claim and delete statements directly`)
+  out(`"hand-written SQL": ${DB_WORKERS} loops in one process running the driver's claim and delete statements, no Herald pipeline`)
+  if (cpuNotes.length > 0) {
+    out('CPU time per job of the measured process(es), user + system (less sensitive to a busy machine than jobs/s):')
+    for (const note of cpuNotes) out(`  ${note}`)
+  }
   const seconds = (performance.now() - started) / 1000
-  out(`\n(total ${seconds.toFixed(1)} s; sink ${sink.toExponential(3)})`)
+  out(`\n(total ${seconds.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end; sink ${sink.toExponential(3)})`)
 
   if (json) {
     console.log(
       JSON.stringify(
         {
           node: process.version,
+          cpus: cpus().length,
           jobs: JOBS,
           rounds: ROUNDS,
           pushWindow: PUSH_WINDOW,
+          pushIncludedInConsume: false,
           latencyEvents: LATENCY_EVENTS,
           databaseJobs: DB_JOBS,
           databaseWorkers: DB_WORKERS,
-          pushIncludedInConsume: false,
           rows,
-          samples: bullmq,
+          bullmq,
           database,
           seconds,
         },
@@ -818,6 +940,26 @@ async function main(): Promise<void> {
   process.exitCode = rows.some((r) => r.error !== undefined) ? 1 : 0
 }
 
-const childIndex = process.argv.indexOf('--db-child')
-if (childIndex >= 0) await childWorker(JSON.parse(process.argv[childIndex + 1]!) as DatabaseTarget)
+/** A child process: builds its contender and serves the parent's requests. */
+function child(spec: ChildSpec): void {
+  if (spec.role === 'herald-bullmq' || spec.role === 'raw-bullmq') {
+    const contender = spec.role === 'herald-bullmq' ? heraldBullmq() : rawBullmq()
+    serve({
+      push: (count) => contender.push(count),
+      consume: (count, concurrency) => contender.consume(count, concurrency),
+      startIdleWorker: () => contender.startIdleWorker(),
+      stopIdleWorker: () => contender.stopIdleWorker(),
+      roundTrips: (count) => contender.roundTrips(count),
+      check: () => contender.check(),
+      sink: () => contender.sink(),
+      close: () => contender.close(),
+    })
+    return
+  }
+  const consumer = databaseConsumer(spec)
+  serve({ warmUp: () => consumer.warmUp(), run: () => consumer.run(), close: () => consumer.close() })
+}
+
+const childAt = process.argv.indexOf('--child')
+if (childAt >= 0) child(JSON.parse(process.argv[childAt + 1]!) as ChildSpec)
 else await main()

@@ -62,3 +62,33 @@ export { MemoryFailedJobStore, type FailedJob, type FailedJobStore } from './que
 export type { InteractsWithQueue } from './events/contracts.ts'
 export { Migrator, createMigrator, type MigrationRun, type MigrationStatus } from './database/migrator.ts'
 export type { Knex } from 'knex'
+
+export { Broadcast, broadcast } from './support/facades/broadcast.ts'
+export {
+  BroadcastManager,
+  type BroadcastQueue,
+  type BroadcastInterceptor,
+  type RecordedBroadcast,
+  type ServerAdapter,
+} from './broadcasting/broadcast-manager.ts'
+export {
+  BroadcastFake,
+  restoreAllBroadcastFakes,
+  type BroadcastTarget,
+  type ChannelTarget,
+  type BroadcastPredicate,
+} from './broadcasting/broadcast-fake.ts'
+export { PendingBroadcast } from './broadcasting/pending-broadcast.ts'
+export { withSocketId, currentSocketId, socketIdMiddleware } from './broadcasting/socket-context.ts'
+export { ChannelRegistry } from './broadcasting/channel-registry.ts'
+export type { BroadcastMessage, BroadcastDelivery, BroadcastDriver, BroadcastUser, ChannelCallback } from './broadcasting/contracts.ts'
+export type { BroadcastGateway } from './events/dispatcher.ts'
+export type { BroadcastingConfig, BroadcastConnectionConfig } from './foundation/config.ts'
+// The socket.io server and the HTTP kernel load socket.io and express: only their types are
+// exported here, so that importing 'herald' (every booted command) loads no engine. What
+// starts the web server imports src/http/http-kernel.ts itself.
+export { defaultUserResolver } from './broadcasting/default-user-resolver.ts'
+export type { UserResolver, AuthRequest } from './broadcasting/contracts.ts'
+export type { PresenceMember } from './broadcasting/channel-registry.ts'
+export type { EchoServer, EchoServerOptions } from './broadcasting/socket-server.ts'
+export type { HttpKernel, HttpKernelOptions } from './http/http-kernel.ts'

@@ -1,8 +1,9 @@
 import { afterEach } from 'vitest'
-import { restoreAllFakes, restoreAllQueueFakes } from 'herald'
+import { restoreAllBroadcastFakes, restoreAllFakes, restoreAllQueueFakes } from 'herald'
 
 // A fake never outlives its test, even one that forgot restore().
 afterEach(() => {
   restoreAllFakes()
   restoreAllQueueFakes()
+  restoreAllBroadcastFakes()
 })

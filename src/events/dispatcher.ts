@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { afterCommit, inTransaction } from '../database/transactions.ts'
-import { FRAMEWORK_CLASS, isShouldDispatchAfterCommit, isShouldQueue } from './contracts.ts'
+import { FRAMEWORK_CLASS, isShouldBroadcast, isShouldDispatchAfterCommit, isShouldQueue } from './contracts.ts'
 import { Dispatchable, eventClassName } from './dispatchable.ts'
 import { routedMethodName } from './listener.ts'
 import { isWildcard, wildcardMatcher } from './wildcard.ts'
@@ -34,6 +34,15 @@ export interface QueuedListenerGateway {
   pushEvent(eventName: string, event: object): Promise<unknown>
 }
 
+/**
+ * Where ShouldBroadcast events go: the broadcast manager installs one. Without it a broadcast
+ * event only reaches its listeners.
+ */
+export interface BroadcastGateway {
+  /** Broadcasts the event: queued for ShouldBroadcast, at once for ShouldBroadcastNow. */
+  broadcast(eventName: string, event: object): Promise<unknown>
+}
+
 /** A class whose `subscribe(events)` registers its own listeners, Laravel style. */
 export interface SubscriberInstance {
   subscribe(events: Dispatcher): void
@@ -61,6 +70,10 @@ interface ResolvedClass {
   readonly queued: boolean
   /** A ShouldDispatchAfterCommit event: held until the surrounding transaction commits. */
   readonly afterCommit: boolean
+  /** A ShouldBroadcast (or ShouldBroadcastNow) event: broadcast as well as dispatched. */
+  readonly broadcast: boolean
+  /** Any of the three: the one flag the hot path reads. */
+  readonly special: boolean
 }
 
 interface DeferredDispatch {
@@ -136,6 +149,7 @@ export class Dispatcher {
   private errorHandler: ListenerErrorHandler | null = null
   private interceptor: DispatchInterceptor | null = null
   private queueGateway: QueuedListenerGateway | null = null
+  private broadcaster: BroadcastGateway | null = null
 
   constructor(private readonly logger: DebugLogger = silentLogger) {}
 
@@ -312,6 +326,16 @@ export class Dispatcher {
     this.queueGateway = gateway
   }
 
+  /** @internal The broadcast manager installs itself here to receive ShouldBroadcast events. */
+  useBroadcaster(gateway: BroadcastGateway | null): void {
+    this.broadcaster = gateway
+  }
+
+  /** @internal The broadcast manager this dispatcher currently hands broadcast events to. */
+  get currentBroadcaster(): BroadcastGateway | null {
+    return this.broadcaster
+  }
+
   /** @internal Installs (or, with null, removes) the fake's guard. */
   intercept(interceptor: DispatchInterceptor | null): void {
     this.interceptor = interceptor
@@ -349,7 +373,7 @@ export class Dispatcher {
       name = resolved.name
       subject = event
       entries = resolved.entries
-      if ((resolved.queued || resolved.afterCommit) && !now) {
+      if (resolved.special && !now) {
         if (this.interceptor !== null && this.interceptor.intercept(name, subject)) {
           return Promise.resolve(halt ? undefined : [])
         }
@@ -373,18 +397,23 @@ export class Dispatcher {
     payload: unknown,
     halt: boolean,
   ): Promise<unknown> {
-    if (this.deferring > 0) {
-      const scope = this.deferStorage.getStore()
-      if (scope !== undefined && (scope.only === null || scope.only.has(name))) {
-        scope.buffer.push({ key: event, payload })
-        return Promise.resolve(halt ? undefined : [])
-      }
-    }
+    if (this.deferring > 0 && this.deferred(name, event, payload)) return Promise.resolve(halt ? undefined : [])
     if (entries.length === 0) return Promise.resolve(halt ? undefined : [])
     return this.invokeListeners(name, subject, entries, halt)
   }
 
-  /** ShouldDispatchAfterCommit and ShouldQueue events: held for the commit, or queued whole. */
+  /** True when a `defer` scope of this async context holds the dispatch (it is buffered). */
+  private deferred(name: string, event: object | string, payload: unknown): boolean {
+    const scope = this.deferStorage.getStore()
+    if (scope === undefined || (scope.only !== null && !scope.only.has(name))) return false
+    scope.buffer.push({ key: event, payload })
+    return true
+  }
+
+  /**
+   * ShouldDispatchAfterCommit, ShouldBroadcast and ShouldQueue events: held for the commit,
+   * broadcast, or queued whole.
+   */
   private dispatchSpecial(resolved: ResolvedClass, event: object, payload: unknown, halt: boolean): Promise<unknown> | null {
     if (resolved.afterCommit && inTransaction()) {
       // Held for the commit (dropped on rollback); the fake already saw it.
@@ -393,10 +422,34 @@ export class Dispatcher {
         this.dispatchListeners(resolved.name, event, resolved.entries, event, payload, halt)
       return afterCommit(later).then(() => (halt ? undefined : []))
     }
+    if (resolved.broadcast && this.broadcaster !== null) return this.dispatchBroadcast(resolved, event, payload, halt)
     if (resolved.queued && this.queueGateway !== null) {
       return this.queueGateway.pushEvent(resolved.name, event).then((id) => (halt ? id : [id]))
     }
     return null
+  }
+
+  /**
+   * A ShouldBroadcast event: broadcast it, and run (or queue, for a ShouldQueue event) its
+   * listeners as usual. Both always run; a failure of either rejects the dispatch once both
+   * are done. A worker's `dispatchNow` of a queued event does not come here: it was broadcast
+   * when it was dispatched.
+   */
+  private dispatchBroadcast(resolved: ResolvedClass, event: object, payload: unknown, halt: boolean): Promise<unknown> {
+    if (this.deferring > 0 && this.deferred(resolved.name, event, payload)) return Promise.resolve(halt ? undefined : [])
+    const broadcasting = this.broadcaster!.broadcast(resolved.name, event)
+    const listening =
+      resolved.queued && this.queueGateway !== null
+        ? this.queueGateway.pushEvent(resolved.name, event).then((id) => (halt ? id : [id]))
+        : this.dispatchListeners(resolved.name, event, resolved.entries, event, payload, halt)
+    return Promise.allSettled([broadcasting, listening]).then(([sent, ran]) => {
+      if (sent.status === 'fulfilled') {
+        if (ran.status === 'rejected') throw ran.reason
+        return ran.value
+      }
+      if (ran.status === 'fulfilled') throw sent.reason
+      throw new AggregateError([sent.reason, ran.reason], `Broadcasting and the listeners of event "${resolved.name}" failed`)
+    })
   }
 
   private async invokeListeners(
@@ -581,11 +634,16 @@ export class Dispatcher {
       if (c === Dispatchable) break
       if (!Object.hasOwn(c, FRAMEWORK_CLASS)) names.push(eventClassName(c))
     }
+    const queued = isShouldQueue(ctor)
+    const heldForCommit = isShouldDispatchAfterCommit(ctor)
+    const broadcast = isShouldBroadcast(ctor)
     const resolved: ResolvedClass = {
       name,
       entries: this.collect(names, name),
-      queued: isShouldQueue(ctor),
-      afterCommit: isShouldDispatchAfterCommit(ctor),
+      queued,
+      afterCommit: heldForCommit,
+      broadcast,
+      special: queued || heldForCommit || broadcast,
     }
     this.classes.set(name, ctor)
     this.classCache.set(ctor, resolved)

@@ -121,9 +121,11 @@ export class Application extends Container {
 
   private async runShutdown(): Promise<void> {
     const errors: unknown[] = []
+    // What was started after boot (servers, workers) closes before the providers that it
+    // uses (the broadcast manager, the database), newest first throughout.
     const steps: Cleanup[] = [
-      ...[...this.providers].reverse().map((provider) => () => provider.shutdown()),
       ...[...this.cleanups].reverse(),
+      ...[...this.providers].reverse().map((provider) => () => provider.shutdown()),
     ]
     for (const step of steps) {
       try {

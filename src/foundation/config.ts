@@ -61,6 +61,33 @@ export interface QueueConfig {
   failed: { database?: string; table: string }
 }
 
+/** One connection in config/broadcasting.ts. */
+export type BroadcastConnectionConfig =
+  | {
+      driver: 'socketio'
+      /** The web server that runs the socket.io server: processes without one (queue workers) post there. */
+      url: string
+    }
+  | {
+      driver: 'redis'
+      url: string
+      /**
+       * Starts every Redis channel name, on the servers' adapter and the workers' emitter alike:
+       * both read this one value, so they cannot disagree.
+       */
+      prefix: string
+    }
+  | { driver: 'log' }
+  | { driver: 'null' }
+
+/** config/broadcasting.ts */
+export interface BroadcastingConfig {
+  default: string
+  /** APP_KEY: signs the broadcasts another process posts to the web server (socketio driver). */
+  key: string | null
+  connections: Record<string, BroadcastConnectionConfig>
+}
+
 /**
  * Every config file's type, keyed by file name. Add your own files by augmenting it:
  * `declare module 'herald' { interface HeraldConfig { mail: MailConfig } }`.
@@ -70,6 +97,7 @@ export interface HeraldConfig {
   events: EventsConfig
   database: DatabaseConfig
   queue: QueueConfig
+  broadcasting: BroadcastingConfig
 }
 
 /** A config file's default export: a factory of the typed section, given the environment. */
@@ -140,6 +168,20 @@ export function defaultConfig(env: Env): HeraldConfig {
         },
       },
       failed: { table: 'failed_jobs' },
+    },
+    broadcasting: {
+      default: env.string('BROADCAST_CONNECTION', 'socketio'),
+      key: env.get('APP_KEY') ?? null,
+      connections: {
+        socketio: { driver: 'socketio', url: env.string('BROADCAST_SERVER_URL', 'http://127.0.0.1:3000') },
+        redis: {
+          driver: 'redis',
+          url: env.string('REDIS_URL', 'redis://127.0.0.1:6379'),
+          prefix: env.string('BROADCAST_PREFIX', 'herald-broadcast'),
+        },
+        log: { driver: 'log' },
+        null: { driver: 'null' },
+      },
     },
   }
 }

@@ -9,8 +9,11 @@ export interface JobEnvelope {
   readonly uuid: string
   /** What `queue:work` and `queue:failed` show: the listener's or the event's name. */
   readonly displayName: string
-  /** A queued listener, or a ShouldQueue event dispatched as a whole. */
-  readonly job: 'listener' | 'event'
+  /**
+   * A queued listener, a ShouldQueue event dispatched as a whole, or a ShouldBroadcast event's
+   * message (data.payload, a BroadcastMessage) for the worker's broadcast connection.
+   */
+  readonly job: 'listener' | 'event' | 'broadcast'
   readonly data: {
     /** The listener's registered name (job 'listener'). */
     readonly listener?: string
@@ -65,7 +68,7 @@ export function parseEnvelope(text: string): JobEnvelope {
     envelope === null ||
     typeof envelope !== 'object' ||
     typeof envelope.uuid !== 'string' ||
-    (envelope.job !== 'listener' && envelope.job !== 'event') ||
+    (envelope.job !== 'listener' && envelope.job !== 'event' && envelope.job !== 'broadcast') ||
     typeof envelope.data !== 'object' ||
     envelope.data === null ||
     typeof envelope.data.event !== 'string'

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { BroadcastMessage } from '../broadcasting/contracts.ts'
 import { setJobContextProvider, type JobContext } from '../events/contracts.ts'
 import type { Logger } from '../foundation/logger.ts'
 import type { DeliveredJob, JobOutcome } from './driver.ts'
@@ -23,6 +24,8 @@ export interface JobRunnerContext {
   resolveListener(name: string): { readonly listener: Function; readonly method: string } | undefined
   /** Dispatches a ShouldQueue event's listeners now, in this process. */
   dispatchNow(eventName: string, event: unknown): Promise<unknown>
+  /** Delivers a broadcast job's message on this process's broadcast connection; absent without broadcasting. */
+  deliverBroadcast?(message: BroadcastMessage): Promise<void>
   failedJobs(): Promise<FailedJobStore>
   readonly logger: Logger
 }
@@ -182,10 +185,25 @@ export class JobRunner {
     return { kind: 'failed', error }
   }
 
+  /** A broadcast job's handler; a job that cannot be delivered fails at once, without retries. */
+  private broadcastHandler(envelope: JobEnvelope): Handler {
+    const context = this.context
+    if (context.deliverBroadcast === undefined) {
+      throw new JobFailedError(`Broadcast job ${envelope.displayName} needs broadcasting: is the BroadcastServiceProvider registered?`)
+    }
+    // The payload is plain data, identical encoded and decoded: its shape can be checked here.
+    const message = envelope.data.payload as Partial<BroadcastMessage> | null
+    if (message === null || typeof message !== 'object' || !Array.isArray(message.channels) || typeof message.event !== 'string') {
+      throw new JobFailedError(`Broadcast job ${envelope.displayName} carries no broadcast message (channels, event, data).`)
+    }
+    return (decoded) => context.deliverBroadcast!(decoded as BroadcastMessage)
+  }
+
   private resolveHandler(envelope: JobEnvelope): { handler: Handler; failedHook: ((event: unknown, error: unknown) => unknown) | null } {
     if (envelope.job === 'event') {
       return { handler: (event) => this.context.dispatchNow(envelope.data.event, event), failedHook: null }
     }
+    if (envelope.job === 'broadcast') return { handler: this.broadcastHandler(envelope), failedHook: null }
     const name = envelope.data.listener
     const found = name === undefined ? undefined : this.context.resolveListener(name)
     if (found === undefined) {

@@ -1,3 +1,4 @@
+import type { BroadcastDelivery, BroadcastMessage } from '../broadcasting/contracts.ts'
 import type { Dispatcher, QueuedListenerGateway } from '../events/dispatcher.ts'
 import { eventClassName } from '../events/dispatchable.ts'
 import { isShouldDispatchAfterCommit } from '../events/contracts.ts'
@@ -32,7 +33,7 @@ export interface PushedJob {
   readonly queue: string
   readonly delay: number
   readonly envelope: JobEnvelope
-  /** The listener class (job 'listener') or the event class (job 'event'). */
+  /** The listener class (job 'listener') or the event class (jobs 'event' and 'broadcast'). */
   readonly target: unknown
   readonly event: unknown
 }
@@ -59,6 +60,7 @@ export interface QueueManagerDependencies {
 export class QueueManager implements QueuedListenerGateway {
   private readonly drivers = new Map<string, Promise<QueueDriver>>()
   private interceptor: PushInterceptor | null = null
+  private broadcaster: BroadcastDelivery | null = null
   readonly registry: EventClassRegistry
 
   constructor(private readonly deps: QueueManagerDependencies) {
@@ -125,6 +127,7 @@ export class QueueManager implements QueuedListenerGateway {
         registry: this.registry,
         resolveListener: (name) => this.resolveListener(name),
         dispatchNow: (eventName, event) => this.deps.events.dispatchNow(eventName, event),
+        ...(this.broadcaster !== null && { deliverBroadcast: this.broadcaster.deliver.bind(this.broadcaster) }),
         failedJobs: () => this.deps.failedJobs(),
         logger: this.deps.logger,
       },
@@ -154,6 +157,36 @@ export class QueueManager implements QueuedListenerGateway {
       data: { event: eventName, payload: event },
     })
     return this.pushEnvelope(envelope, options, event, event.constructor, isShouldDispatchAfterCommit(event))
+  }
+
+  /**
+   * Queues a ShouldBroadcast event's message, on the default connection and `queue` (the
+   * event's `broadcastQueue`) or the connection's default queue: a worker delivers it on its
+   * broadcast connection. The message was read from the event at dispatch, so the job needs
+   * neither the event class nor its constructor.
+   */
+  async pushBroadcast(eventName: string, event: object, message: BroadcastMessage, queue: string | undefined): Promise<unknown> {
+    const envelope = createEnvelope(
+      {
+        displayName: eventName,
+        job: 'broadcast',
+        data: { event: eventName, payload: message },
+        maxTries: null,
+        maxExceptions: null,
+        backoff: null,
+        timeout: null,
+        failOnTimeout: false,
+        retryUntil: null,
+      },
+      this.registry,
+    )
+    const connection = this.deps.config.default
+    return this.send(envelope, { connection, queue: queue ?? this.defaultQueue(connection), delay: 0, priority: 0 }, event.constructor, event)
+  }
+
+  /** @internal The broadcast manager installs itself here, so workers can deliver broadcast jobs. */
+  useBroadcaster(delivery: BroadcastDelivery | null): void {
+    this.broadcaster = delivery
   }
 
   /** Pushes a stored payload again (queue:retry), on its connection and queue. */
@@ -209,20 +242,29 @@ export class QueueManager implements QueuedListenerGateway {
     const queue = options.queue(event) ?? this.defaultQueue(connection)
     const delay = options.delay(event)
     const priority = options.priority(event)
-    const send = async () => {
-      if (this.interceptor !== null) {
-        this.interceptor.record({ connection, queue, delay, envelope, target, event })
-        return envelope.uuid
-      }
-      const driver = await this.connection(connection)
-      return driver.push(JSON.stringify(envelope), { queue, delay, priority })
-    }
+    const send = () => this.send(envelope, { connection, queue, delay, priority }, target, event)
     if (!holdUntilCommit) return send()
     let id: unknown
     await afterCommit(async () => {
       id = await send()
     })
     return id ?? envelope.uuid
+  }
+
+  /** To the fake when one is installed, else to the connection's driver. */
+  private async send(
+    envelope: JobEnvelope,
+    where: { connection: string; queue: string; delay: number; priority: number },
+    target: unknown,
+    event: unknown,
+  ): Promise<unknown> {
+    const { connection, queue, delay, priority } = where
+    if (this.interceptor !== null) {
+      this.interceptor.record({ connection, queue, delay, envelope, target, event })
+      return envelope.uuid
+    }
+    const driver = await this.connection(connection)
+    return driver.push(JSON.stringify(envelope), { queue, delay, priority })
   }
 
   private resolveListener(name: string): { listener: Function; method: string } | undefined {

@@ -3,10 +3,16 @@ import type { ServiceProviderClass } from '../foundation/service-provider.ts'
 import { EventServiceProvider } from '../events/event-service-provider.ts'
 import { DatabaseServiceProvider } from '../database/database-service-provider.ts'
 import { QueueServiceProvider } from '../queue/queue-service-provider.ts'
+import { BroadcastServiceProvider } from '../broadcasting/broadcast-service-provider.ts'
 import { setStaticDispatchTarget } from '../events/dispatchable.ts'
 
 /** The framework's own providers, registered before the application's. */
-export const frameworkProviders: ServiceProviderClass[] = [EventServiceProvider, DatabaseServiceProvider, QueueServiceProvider]
+export const frameworkProviders: ServiceProviderClass[] = [
+  EventServiceProvider,
+  DatabaseServiceProvider,
+  QueueServiceProvider,
+  BroadcastServiceProvider,
+]
 
 /** An application with the framework's providers. It backs the facades once booted. */
 export function createApplication(options: ApplicationOptions = {}): Application {

@@ -1,0 +1,225 @@
+import type { ServerOptions } from 'socket.io'
+import { isShouldBroadcastNow } from '../events/contracts.ts'
+import type { BroadcastGateway, Dispatcher } from '../events/dispatcher.ts'
+import type { BroadcastConnectionConfig, BroadcastingConfig } from '../foundation/config.ts'
+import { UserError } from '../foundation/errors.ts'
+import type { Logger } from '../foundation/logger.ts'
+import { broadcastMessage } from './broadcast-message.ts'
+import type { BroadcastDelivery, BroadcastDriver, BroadcastMessage } from './contracts.ts'
+import { excludedSocket } from './socket-context.ts'
+
+/** What socket.io's `io.adapter(...)` takes. */
+export type ServerAdapter = NonNullable<ServerOptions['adapter']>
+
+/** A socket.io adapter whose connections the manager closes at shutdown. */
+export type ClosableServerAdapter = ServerAdapter & { close(): Promise<void> }
+
+/** What a driver module exports: `drivers/<name>-driver.ts` is imported only when used. */
+export interface BroadcastDriverModule {
+  createDriver(name: string, config: BroadcastConnectionConfig, manager: BroadcastManager): BroadcastDriver | Promise<BroadcastDriver>
+  /** The adapter every socket.io server of this connection needs (the redis driver's). */
+  createServerAdapter?(config: BroadcastConnectionConfig, manager: BroadcastManager): Promise<ClosableServerAdapter>
+}
+
+const driverModules: Record<BroadcastConnectionConfig['driver'], () => Promise<BroadcastDriverModule>> = {
+  socketio: () => import('./drivers/socketio-driver.ts'),
+  redis: () => import('./drivers/redis-driver.ts'),
+  log: () => import('./drivers/log-driver.ts'),
+  null: () => import('./drivers/null-driver.ts'),
+}
+
+/** What the manager needs of the queue: a ShouldBroadcast event's message goes there as a job. */
+export interface BroadcastQueue {
+  /** Queues the delivery of `message`; a worker hands it to its broadcast manager. */
+  pushBroadcast(eventName: string, event: object, message: BroadcastMessage, queue: string | undefined): Promise<unknown>
+}
+
+/** One broadcast as `Broadcast.fake()` records it. */
+export interface RecordedBroadcast {
+  /** The event's name (class name or `static eventName`). */
+  readonly eventName: string
+  readonly event: object
+  /** What would have been delivered: channels, `broadcastAs()` name, payload, excluded socket. */
+  readonly message: BroadcastMessage
+}
+
+/** Installed by `Broadcast.fake()`: takes broadcasts instead of the drivers and the queue. */
+export interface BroadcastInterceptor {
+  record(broadcast: RecordedBroadcast): void
+}
+
+export interface BroadcastManagerDependencies {
+  /** Read at each use: boot replaces the config once .env is loaded. */
+  readonly config: () => BroadcastingConfig
+  readonly events: () => Dispatcher
+  readonly logger: () => Logger
+}
+
+/**
+ * The broadcasting side of the dispatcher: turns a ShouldBroadcast event into a message
+ * (channels, name, payload, the socket `toOthers()` left out) and sends it on a connection,
+ * through the queue for ShouldBroadcast, at once for ShouldBroadcastNow. Connections open on
+ * first use.
+ *
+ * A process that runs the socket.io server attaches it (`attachServer`); the socketio and redis
+ * drivers then deliver to it directly, and only processes without one (queue workers) go
+ * over HTTP or Redis.
+ */
+export class BroadcastManager implements BroadcastGateway, BroadcastDelivery {
+  private readonly drivers = new Map<string, Promise<BroadcastDriver>>()
+  private readonly adapters: ClosableServerAdapter[] = []
+  private server: BroadcastDelivery | null = null
+  private queue: BroadcastQueue | null = null
+  private interceptor: BroadcastInterceptor | null = null
+  /** True while a fake, not boot, connected this manager to the dispatcher. */
+  private hookedForFake = false
+
+  constructor(private readonly deps: BroadcastManagerDependencies) {}
+
+  get defaultConnection(): string {
+    return this.deps.config().default
+  }
+
+  /** APP_KEY, which signs broadcasts posted to the web server; null when unset. */
+  get key(): string | null {
+    return this.deps.config().key
+  }
+
+  /** The application's logger, for drivers. */
+  get logger(): Logger {
+    return this.deps.logger()
+  }
+
+  /** The settings of a connection, as config/broadcasting.ts gives them. */
+  settings(name = this.defaultConnection): BroadcastConnectionConfig {
+    const config = this.deps.config()
+    const settings = config.connections[name]
+    if (settings === undefined) {
+      const known = Object.keys(config.connections).join(', ')
+      throw new UserError(`Broadcast connection "${name}" is not configured in config/broadcasting.ts (known: ${known}).`)
+    }
+    return settings
+  }
+
+  /** The driver of a connection (the default one when no name is given). */
+  connection(name = this.defaultConnection): Promise<BroadcastDriver> {
+    let driver = this.drivers.get(name)
+    if (driver === undefined) {
+      driver = this.open(name)
+      this.drivers.set(name, driver)
+      driver.catch(() => this.drivers.delete(name))
+    }
+    return driver
+  }
+
+  /**
+   * Tells the manager that this process runs the socket.io server: the socketio and redis
+   * drivers deliver to it directly. Returns the function that detaches it again.
+   *
+   * ```ts
+   * const detach = app.make('broadcast').attachServer(echoServer)
+   * ```
+   */
+  attachServer(delivery: BroadcastDelivery): () => void {
+    this.server = delivery
+    return () => {
+      if (this.server === delivery) this.server = null
+    }
+  }
+
+  /** The socket.io server of this process, if one is attached. */
+  get localServer(): BroadcastDelivery | null {
+    return this.server
+  }
+
+  /** @internal The queue manager installs itself here, so ShouldBroadcast events are queued. */
+  useQueue(queue: BroadcastQueue | null): void {
+    this.queue = queue
+  }
+
+  /**
+   * Broadcasts a ShouldBroadcast event (the dispatcher calls this): nothing when
+   * `broadcastWhen()` is false, a queued job for ShouldBroadcast (on the default queue
+   * connection, queue `broadcastQueue` or the connection's default), an immediate delivery for
+   * ShouldBroadcastNow or when there is no queue.
+   */
+  async broadcast(eventName: string, event: object): Promise<unknown> {
+    const message = broadcastMessage(eventName, event, excludedSocket(event))
+    if (message === null) return undefined
+    if (this.interceptor !== null) {
+      this.interceptor.record({ eventName, event, message })
+      return undefined
+    }
+    if (this.queue !== null && !isShouldBroadcastNow(event)) {
+      const queue = (event as { broadcastQueue?: unknown }).broadcastQueue
+      return this.queue.pushBroadcast(eventName, event, message, typeof queue === 'string' ? queue : undefined)
+    }
+    await this.deliver(message)
+    return undefined
+  }
+
+  /** Delivers a message on a connection (the default one): what a worker does with a broadcast job. */
+  async deliver(message: BroadcastMessage, connection?: string): Promise<void> {
+    const driver = await this.connection(connection)
+    await driver.deliver(message)
+  }
+
+  /**
+   * The socket.io adapter a server of this connection needs, or null when the default
+   * adapter does: the redis connection's shares rooms between servers through Redis, with the
+   * connection's one prefix. The manager closes its Redis connections at shutdown.
+   *
+   * ```ts
+   * const adapter = await app.make('broadcast').serverAdapter()
+   * if (adapter) io.adapter(adapter)
+   * ```
+   */
+  async serverAdapter(connection = this.defaultConnection): Promise<ServerAdapter | null> {
+    const settings = this.settings(connection)
+    const module = await driverModules[settings.driver]()
+    if (module.createServerAdapter === undefined) return null
+    const adapter = await module.createServerAdapter(settings, this)
+    this.adapters.push(adapter)
+    return adapter
+  }
+
+  /**
+   * @internal `Broadcast.fake()` installs itself here. A fake in an application that was never
+   * booted (the bare one behind the facades in a plain unit test) connects the manager to the
+   * dispatcher for as long as it is installed.
+   */
+  intercept(interceptor: BroadcastInterceptor | null): void {
+    this.interceptor = interceptor
+    const events = this.deps.events()
+    if (interceptor !== null && events.currentBroadcaster === null) {
+      events.useBroadcaster(this)
+      this.hookedForFake = true
+    } else if (interceptor === null && this.hookedForFake) {
+      if (events.currentBroadcaster === this) events.useBroadcaster(null)
+      this.hookedForFake = false
+    }
+  }
+
+  get currentInterceptor(): BroadcastInterceptor | null {
+    return this.interceptor
+  }
+
+  /** Closes every connection and server adapter opened. */
+  async close(): Promise<void> {
+    const opened = [...this.drivers.values()]
+    const adapters = this.adapters.splice(0)
+    this.drivers.clear()
+    const results = await Promise.allSettled([
+      ...opened.map(async (driver) => (await driver).close()),
+      ...adapters.map((adapter) => adapter.close()),
+    ])
+    const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+    if (errors.length > 0) throw new AggregateError(errors, 'Closing the broadcast connections failed')
+  }
+
+  private async open(name: string): Promise<BroadcastDriver> {
+    const settings = this.settings(name)
+    const module = await driverModules[settings.driver]()
+    return module.createDriver(name, settings, this)
+  }
+}

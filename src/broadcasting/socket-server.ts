@@ -1,0 +1,213 @@
+import type { Server as HttpServer } from 'node:http'
+import { Server, type ServerOptions } from 'socket.io'
+import type { Logger } from '../foundation/logger.ts'
+import { socketAuthRequest } from './auth-request.ts'
+import type { Authorization, ChannelRegistry, PresenceMember } from './channel-registry.ts'
+import type { BroadcastDelivery, BroadcastMessage, UserResolver } from './contracts.ts'
+import { defaultUserResolver } from './default-user-resolver.ts'
+import { PresenceRoster, type EchoIo, type EchoSocket } from './presence-roster.ts'
+
+export interface EchoServerOptions {
+  /** The HTTP server socket.io attaches to (the express kernel's); `close()` closes it too. */
+  httpServer: HttpServer
+  /** The authorization callbacks of app/channels.ts. */
+  channels: ChannelRegistry
+  /** Who the user is, from the handshake and the subscribe payload. Default: {@link defaultUserResolver}. */
+  resolveUser?: UserResolver
+  /** A socket.io adapter, e.g. `createAdapter(pub, sub)` of @socket.io/redis-adapter, to share rooms between servers. */
+  adapter?: ServerOptions['adapter']
+  /** socket.io's path. Default `/socket.io`, where the Echo client looks. */
+  path?: string
+  /** socket.io's CORS settings, needed when the page is served from another origin. */
+  cors?: ServerOptions['cors']
+  /** Where denials (debug) and failing resolvers or channel callbacks (error) are reported. */
+  logger?: Logger
+}
+
+// socket.io throws on these; a broadcastAs() that returns one must fail with a way out.
+const RESERVED_EVENTS = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'])
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} }
+
+/**
+ * The socket.io server Laravel Echo talks to (../shared/ECHO-PROTOCOL.md), sharing the
+ * application's HTTP server:
+ *
+ * ```ts
+ * const echo = new EchoServer({ httpServer, channels })
+ * await echo.deliver({ channels: ['orders'], event: 'OrderPlaced', data: { id: 1 } })
+ * // in the browser: Echo.channel('orders').listen('.OrderPlaced', (data) => ...)
+ * ```
+ *
+ * Private and presence subscriptions are authorized in this process by the channel registry,
+ * with the user the resolver finds in the socket's handshake and the subscribe payload's
+ * `auth.headers`; no HTTP round trip to `/broadcasting/auth` as the reference server makes.
+ * Deliveries and whispers go through the socket.io adapter, so with the Redis adapter they
+ * reach the clients of every server; presence does too (see {@link PresenceRoster}).
+ */
+export class EchoServer implements BroadcastDelivery {
+  /** The socket.io server, for what Herald does not wrap (middleware, metrics). */
+  readonly io: EchoIo
+  private readonly channels: ChannelRegistry
+  private readonly resolveUser: UserResolver
+  private readonly logger: Logger
+  private readonly roster: PresenceRoster
+  private readonly inFlight = new Set<Promise<void>>()
+  // Set before socket.io starts disconnecting clients, which happens synchronously inside close().
+  private closed = false
+  private closing: Promise<void> | null = null
+
+  constructor(options: EchoServerOptions) {
+    this.channels = options.channels
+    this.resolveUser = options.resolveUser ?? defaultUserResolver
+    this.logger = options.logger ?? silent
+    this.io = new Server(options.httpServer, {
+      path: options.path ?? '/socket.io',
+      serveClient: false,
+      ...(options.adapter ? { adapter: options.adapter } : {}),
+      ...(options.cors ? { cors: options.cors } : {}),
+    })
+    this.roster = new PresenceRoster(this.io)
+    this.io.on('connection', (socket) => this.accept(socket))
+  }
+
+  /**
+   * Emits `(event, channel, data)` to every socket in each of the message's channels, except
+   * the socket `message.except` (`toOthers()`). A socket in two of the channels gets it twice,
+   * once per channel name, which is what Echo filters on.
+   */
+  async deliver(message: BroadcastMessage): Promise<void> {
+    if (this.closed) {
+      throw new Error(`The socket.io server is closed, so "${message.event}" cannot be delivered: shut the broadcast driver down before the HTTP kernel.`)
+    }
+    if (RESERVED_EVENTS.has(message.event)) {
+      throw new Error(`Cannot broadcast "${message.event}": socket.io reserves that name. Rename the event with broadcastAs().`)
+    }
+    for (const channel of message.channels) {
+      const room = message.except ? this.io.to(channel).except(message.except) : this.io.to(channel)
+      room.emit(message.event, channel, message.data)
+    }
+  }
+
+  /** The members of a presence channel (wire name, `presence-chat.1`), one per user, on every server. */
+  members(channel: string): Promise<PresenceMember[]> {
+    return this.roster.members(channel)
+  }
+
+  /**
+   * Disconnects every client and closes socket.io, its adapter and the HTTP server it is
+   * attached to, then waits for subscriptions still being authorized. Idempotent. Members of a
+   * closing server are not announced as leaving: their clients reconnect, and Echo subscribes
+   * again, wherever they land.
+   */
+  close(): Promise<void> {
+    this.closed = true
+    this.closing ??= this.runClose()
+    return this.closing
+  }
+
+  private async runClose(): Promise<void> {
+    await this.io.close()
+    await Promise.allSettled([...this.inFlight])
+  }
+
+  private accept(socket: EchoSocket): void {
+    socket.data.presence = {}
+    // The latest subscribe per channel still being authorized; an unsubscribe, or a newer
+    // subscribe, for that channel makes its result stale.
+    const pending = new Map<string, symbol>()
+    socket.on('subscribe', (payload: unknown) => this.track(this.subscribe(socket, payload, pending), socket, 'subscribe'))
+    socket.on('unsubscribe', (payload: unknown) => this.track(this.unsubscribe(socket, payload, pending), socket, 'unsubscribe'))
+    socket.on('client event', (payload: unknown) => this.whisper(socket, payload))
+    socket.on('disconnect', () => {
+      pending.clear()
+      if (this.closed) return
+      for (const leaving of this.roster.disconnected(socket)) this.track(leaving, socket, 'disconnect')
+    })
+  }
+
+  private async subscribe(socket: EchoSocket, payload: unknown, pending: Map<string, symbol>): Promise<void> {
+    const channel = channelOf(payload)
+    if (channel === null) return
+    if (!isGuarded(channel)) {
+      pending.delete(channel)
+      await socket.join(channel)
+      return
+    }
+    const ticket = Symbol(channel)
+    pending.set(channel, ticket)
+    const outcome = await this.authorize(socket, channel, (payload as { auth?: unknown }).auth)
+    if (pending.get(channel) !== ticket || !socket.connected) return
+    pending.delete(channel)
+    if (outcome === 'error' || !outcome.allowed) {
+      socket.emit('subscription_error', channel, outcome === 'error' ? 500 : 403)
+      return
+    }
+    if (channel.startsWith('presence-')) {
+      if (outcome.member === null) throw new Error(`The channel registry allowed "${channel}" without a member.`)
+      await this.roster.join(socket, channel, outcome.member)
+    } else {
+      await socket.join(channel)
+    }
+  }
+
+  /** The registry's verdict for this socket's user, or 'error' when the resolver or a channel callback threw. */
+  private async authorize(socket: EchoSocket, channel: string, auth: unknown): Promise<Authorization | 'error'> {
+    try {
+      const user = await this.resolveUser(socketAuthRequest(socket.handshake, auth))
+      const verdict = await this.channels.authorize(user, channel)
+      if (!verdict.allowed) {
+        const why = user === null ? 'the user resolver found no user in the handshake or the subscribe headers' : `denied user ${user.id}`
+        this.logger.debug(`Subscription to "${channel}" refused for socket ${socket.id}: ${why}.`)
+      }
+      return verdict
+    } catch (error) {
+      this.logger.error(`Authorizing "${channel}" for socket ${socket.id} failed: ${describe(error)}. Check the user resolver and the Broadcast.channel callback for it.`)
+      return 'error'
+    }
+  }
+
+  private async unsubscribe(socket: EchoSocket, payload: unknown, pending: Map<string, symbol>): Promise<void> {
+    const channel = channelOf(payload)
+    if (channel === null) return
+    pending.delete(channel)
+    if (channel.startsWith('presence-')) await this.roster.leave(socket, channel)
+    else await socket.leave(channel)
+  }
+
+  /**
+   * Forwards a whisper to the others in the room, only for `client-*` events on a private or
+   * presence channel the sender has joined: otherwise any client could fake a server event, or
+   * talk on a public channel every visitor can read.
+   */
+  private whisper(socket: EchoSocket, payload: unknown): void {
+    if (payload === null || typeof payload !== 'object') return
+    const { channel, event, data } = payload as { channel?: unknown; event?: unknown; data?: unknown }
+    if (typeof channel !== 'string' || typeof event !== 'string') return
+    if (!event.startsWith('client-') || !isGuarded(channel) || !socket.rooms.has(channel)) return
+    socket.to(channel).emit(event, channel, data)
+  }
+
+  /** Keeps the handler's promise until it settles, so close() can wait for it and no failure goes unreported. */
+  private track(work: Promise<void>, socket: EchoSocket, what: string): void {
+    const tracked = work.catch((error: unknown) => {
+      this.logger.error(`socket.io "${what}" from socket ${socket.id} failed: ${describe(error)}`)
+    })
+    this.inFlight.add(tracked)
+    void tracked.finally(() => this.inFlight.delete(tracked))
+  }
+}
+
+function channelOf(payload: unknown): string | null {
+  if (payload === null || typeof payload !== 'object') return null
+  const channel = (payload as { channel?: unknown }).channel
+  return typeof channel === 'string' && channel !== '' ? channel : null
+}
+
+function isGuarded(channel: string): boolean {
+  return channel.startsWith('private-') || channel.startsWith('presence-')
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

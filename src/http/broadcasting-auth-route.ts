@@ -1,0 +1,34 @@
+import type { Request, Response } from 'express'
+import { httpAuthRequest } from '../broadcasting/auth-request.ts'
+import type { ChannelRegistry } from '../broadcasting/channel-registry.ts'
+import type { UserResolver } from '../broadcasting/contracts.ts'
+
+/**
+ * `POST /broadcasting/auth` with `channel_name` (and optionally `socket_id`, accepted and
+ * unused: Herald's socket server authorizes subscriptions itself), as JSON or a form. Answers
+ * as Laravel does for clients that authorize over HTTP: 200 `{}` for a private channel,
+ * 200 `{ channel_data }` (the member as a JSON string) for a presence channel, 403 when denied.
+ */
+export function broadcastingAuthRoute(channels: ChannelRegistry, resolveUser: UserResolver) {
+  return async (request: Request, response: Response): Promise<void> => {
+    const body: unknown = request.body
+    const channel = body !== null && typeof body === 'object' ? (body as { channel_name?: unknown }).channel_name : undefined
+    if (typeof channel !== 'string' || channel === '') {
+      response.status(400).json({
+        message: 'POST /broadcasting/auth needs channel_name, the channel as Echo names it (private-orders.1), in a JSON or form body.',
+      })
+      return
+    }
+    const user = await resolveUser(httpAuthRequest(request))
+    const verdict = await channels.authorize(user, channel)
+    if (!verdict.allowed) {
+      const message =
+        user === null
+          ? `No user for this request, so "${channel}" is refused: send the credentials the user resolver reads (by default Authorization: Bearer <token>).`
+          : `User ${user.id} may not subscribe to "${channel}".`
+      response.status(403).json({ message })
+      return
+    }
+    response.status(200).json(verdict.member === null ? {} : { channel_data: JSON.stringify(verdict.member) })
+  }
+}
