@@ -19,6 +19,17 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/about.ts'),
   },
   {
+    name: 'serve',
+    description: 'Serve the application: HTTP, socket.io and a queue worker in one process (npm start)',
+    options: [
+      { flags: '--port <port>', description: 'The port (default: PORT or 3000; 0 picks a free one)' },
+      { flags: '--host <host>', description: 'The address to listen on (default: HOST or 127.0.0.1)' },
+      { flags: '--no-worker', description: 'Leave queued jobs to `artisan queue:work`' },
+    ],
+    boots: true,
+    load: () => import('./commands/serve.ts'),
+  },
+  {
     name: 'event:cache',
     description: "Discover the application's events and listeners once and cache the result for boot",
     boots: false,

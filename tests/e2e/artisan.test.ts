@@ -63,7 +63,7 @@ describe('bin/artisan', () => {
     })
   })
 
-  it('about (npm start) boots the app and shows it with its events', async () => {
+  it('about boots the app and shows it with its events', async () => {
     const run = await artisan(['about'])
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('Application       Herald')

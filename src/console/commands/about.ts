@@ -1,7 +1,7 @@
 import type { CommandHandler } from '../command.ts'
 import { printEventList } from './event-list.ts'
 
-/** `artisan about` (what `npm start` runs for now): the application at a glance. */
+/** `artisan about`: the application at a glance. */
 const about: CommandHandler = ({ app, output }) => {
   if (!app) throw new Error('about needs the booted application')
   const config = app.config.get('app')

@@ -1,0 +1,72 @@
+import { createMigrator } from '../../database/migrator.ts'
+import { UserError } from '../../foundation/errors.ts'
+import { createApplicationHttpKernel } from '../../http/http-kernel.ts'
+import { Worker } from '../../queue/worker.ts'
+import type { CommandHandler } from '../command.ts'
+
+/**
+ * `artisan serve` (what `npm start` runs): migrates the database, then serves express and the
+ * socket.io server on one port, with a queue worker for the default connection in the same
+ * process unless `--no-worker`. SIGTERM/SIGINT: stop accepting, drain the worker, close.
+ */
+const serve: CommandHandler = async ({ app, options, output }) => {
+  if (!app) throw new Error('serve needs the booted application')
+  const port = Number(options.port ?? app.env.get('PORT') ?? 3000)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be a port number, got "${String(options.port)}".`)
+  const host = typeof options.host === 'string' ? options.host : (app.env.get('HOST') ?? '127.0.0.1')
+
+  const runs = await (await createMigrator(app)).latest()
+  for (const { name } of runs) output.line(`${output.paint('Migrated:', 'green')} ${name}`)
+
+  const kernel = await createApplicationHttpKernel(app)
+  kernel.express.get('/health', async (_request, response) => {
+    const checks: Record<string, string> = {}
+    try {
+      await (await app.make('db').connection()).raw('select 1')
+      checks.database = 'up'
+    } catch {
+      checks.database = 'down'
+    }
+    try {
+      await (await app.make('queue').connection()).size(app.make('queue').defaultQueue())
+      checks.queue = 'up'
+    } catch {
+      checks.queue = 'down'
+    }
+    const down = Object.values(checks).includes('down')
+    response.status(down ? 503 : 200).json({ status: down ? 'down' : 'up', checks })
+  })
+  const { port: listening } = await kernel.listen(port, host)
+
+  const manager = app.make('queue')
+  const worker =
+    options.worker === false
+      ? null
+      : new Worker(manager, {
+          connection: manager.defaultConnection,
+          queues: [manager.defaultQueue()],
+          concurrency: 1,
+          defaults: { tries: 1, backoff: 0, timeout: 60 },
+          sleep: 1,
+          stopWhenEmpty: false,
+          maxJobs: 0,
+          maxTime: 0,
+          memory: 0,
+          onJob: (report) => output.line(`  ${report.name} ${report.status} (${report.ms.toFixed(1)} ms)`),
+        })
+  const working = worker?.run()
+  output.line(`Herald is serving http://${host}:${listening}${worker ? ` with a worker on ${manager.defaultConnection}:${manager.defaultQueue()}` : ''}. Press Ctrl+C to stop.`)
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve())
+    process.once('SIGINT', () => resolve())
+  })
+  output.line('Stopping: finishing the jobs in hand…')
+  await worker?.stop()
+  await working
+  await kernel.close()
+  output.line('Stopped.')
+  return 0
+}
+
+export default serve
