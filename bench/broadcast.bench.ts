@@ -40,7 +40,6 @@
  * The benchmark always exits 0 (1 only when a scenario could not run); targets are reported as
  * MET / NOT MET.
  */
-import { fork, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
@@ -51,6 +50,7 @@ import { Server } from 'socket.io'
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client'
 import { Channel, Dispatchable, ShouldBroadcastNow, bootApplication } from '../src/index.ts'
 import { createApplicationHttpKernel } from '../src/http/http-kernel.ts'
+import { BenchChild, serveParent, withTimeout } from './support/child-rpc.ts'
 
 const CLIENTS = positiveInt('BENCH_CLIENTS', 100)
 const EVENTS = positiveInt('BENCH_EVENTS', 2_000)
@@ -82,18 +82,6 @@ function cpuUs(since: NodeJS.CpuUsage): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-async function withTimeout<T>(work: Promise<T>, what: string, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)
-  })
-  try {
-    return await Promise.race([work, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,82 +118,6 @@ class BenchEvent extends ShouldBroadcastNow(Dispatchable) {
 
 type Contender = 'herald' | 'raw'
 type Role = Contender | 'clients'
-type Arg = string | number
-
-interface Request {
-  readonly id: number
-  readonly method: string
-  readonly args: readonly Arg[]
-}
-type Reply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: string }
-
-/** A forked child answering requests; `call` resolves to the child method's result. */
-class Child {
-  private readonly process: ChildProcess
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
-  private nextRequest = 0
-  private exited: Error | null = null
-
-  constructor(readonly role: Role) {
-    // fork() passes this process's execArgv on, so the child loads TypeScript through tsx too.
-    this.process = fork(fileURLToPath(import.meta.url), ['--child', role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    this.process.on('message', (reply: Reply) => {
-      const waiting = this.pending.get(reply.id)
-      if (waiting === undefined) return
-      this.pending.delete(reply.id)
-      if ('error' in reply) waiting.reject(new Error(`${role}: ${reply.error}`))
-      else waiting.resolve(reply.value)
-    })
-    this.process.on('exit', (code, signal) => {
-      this.exited = new Error(`the ${role} process exited (${signal ?? code})`)
-      for (const waiting of this.pending.values()) waiting.reject(this.exited)
-      this.pending.clear()
-    })
-  }
-
-  call<T>(method: string, ...args: Arg[]): Promise<T> {
-    if (this.exited !== null) return Promise.reject(this.exited)
-    const id = this.nextRequest++
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: (value) => resolve(value as T), reject })
-      this.process.send({ id, method, args } satisfies Request)
-    })
-  }
-
-  /** Asks the child to close and exit; kills it if it has not within 10 s. */
-  async close(): Promise<void> {
-    if (this.exited !== null) return
-    const exited = new Promise<void>((resolve) => this.process.once('exit', () => resolve()))
-    try {
-      await withTimeout(this.call('close'), `closing the ${this.role} process`, 10_000)
-    } catch {
-      // Killed below.
-    }
-    const killer = setTimeout(() => this.process.kill('SIGKILL'), 10_000)
-    await exited
-    clearTimeout(killer)
-  }
-}
-
-type Api = Record<string, (...args: Arg[]) => unknown>
-
-/** The child side: runs the requested methods of `api` (concurrently), then exits on close. */
-function serve(api: Api): void {
-  process.on('message', async (request: Request) => {
-    let reply: Reply
-    try {
-      const method = api[request.method]
-      if (method === undefined) throw new Error(`no method "${request.method}"`)
-      reply = { id: request.id, value: (await method(...request.args)) ?? null }
-    } catch (error) {
-      reply = { id: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }
-    }
-    // After close, exit at once: a library timer left behind must not keep the process up.
-    process.send!(reply, () => {
-      if (request.method === 'close') process.exit(0)
-    })
-  })
-}
 
 // ---------------------------------------------------------------------------------------------
 // Server children
@@ -278,7 +190,7 @@ async function rawServer(): Promise<BroadcastServer> {
 async function serverChild(contender: Contender): Promise<void> {
   const server = contender === 'herald' ? await heraldServer() : await rawServer()
   let cpuMark = process.cpuUsage()
-  serve({
+  serveParent({
     port: () => server.port,
     async waitForRoom(size) {
       const deadline = Date.now() + 30_000
@@ -353,7 +265,7 @@ function clientsChild(): void {
   // One per contender: in the paced scenario both servers send at once, interleaved.
   const recordings = new Map<string, Recording>()
 
-  serve({
+  serveParent({
     async connect(target, port, count) {
       const n = Number(count)
       const list: ClientSocket[] = []
@@ -507,7 +419,7 @@ function sample(sent: ServerRound, received: ClientRound, cpu: number): Sample {
 }
 
 /** One contender alone: `count` events back to back. */
-async function burstRound(server: Child, clients: Child, contender: Contender, count: number): Promise<Sample> {
+async function burstRound(server: BenchChild, clients: BenchChild, contender: Contender, count: number): Promise<Sample> {
   await clients.call('arm', contender, count)
   const receiving = clients.call<ClientRound>('collect', contender)
   const [sent, received] = await Promise.all([server.call<ServerRound>('burst', count), receiving])
@@ -521,7 +433,7 @@ async function burstRound(server: Child, clients: Child, contender: Contender, c
  * to CLIENTS sockets takes end to end (about 2 ms on 2 cores), so no queue builds; at 2 ms
  * apart the clients' process saturates and the latency measured is queueing again.
  */
-async function pacedRound(servers: Record<Contender, Child>, clients: Child): Promise<Record<Contender, Sample>> {
+async function pacedRound(servers: Record<Contender, BenchChild>, clients: BenchChild): Promise<Record<Contender, Sample>> {
   const contenders = ['herald', 'raw'] as const
   for (const contender of contenders) await clients.call('arm', contender, PACED_EVENTS)
   const firstAt = nowUs() + 50_000
@@ -541,6 +453,11 @@ async function pacedRound(servers: Record<Contender, Child>, clients: Child): Pr
   }
 }
 
+/** A child process of this script in `role`. */
+function newChild(role: Role): BenchChild {
+  return new BenchChild(fileURLToPath(import.meta.url), ['--child', role], role)
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json')
   // With --json, stdout carries only the JSON document so it can be piped.
@@ -555,8 +472,8 @@ async function main(): Promise<void> {
       `per contender, one per ${PACED_INTERVAL_MS} ms each, both interleaved in the same round. ${ROUNDS} rounds, after a warm-up; median round.\n`,
   )
 
-  const servers: Record<Contender, Child> = { herald: new Child('herald'), raw: new Child('raw') }
-  const clients = new Child('clients')
+  const servers: Record<Contender, BenchChild> = { herald: newChild('herald'), raw: newChild('raw') }
+  const clients = newChild('clients')
   const children = [servers.herald, servers.raw, clients]
   const samples: Record<Scenario, Record<Contender, Sample[]>> = { burst: { herald: [], raw: [] }, paced: { herald: [], raw: [] } }
   const payloads: Partial<Record<Contender, string>> = {}

@@ -36,7 +36,6 @@
  * the per-job output line. The benchmark exits 0 whatever the targets say (1 only when a
  * scenario could not run); targets are reported as MET / NOT MET.
  */
-import { fork, type ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -58,6 +57,7 @@ import {
   type QueueConfig,
 } from '../src/index.ts'
 import { Worker, type WorkerOptions } from '../src/queue/worker.ts'
+import { BenchChild, serveParent, withTimeout as timeLimit } from './support/child-rpc.ts'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -189,14 +189,6 @@ async function fill(count: number, push: () => Promise<unknown>): Promise<number
   return performance.now() - start
 }
 
-function withTimeout<T>(promise: Promise<T>, label: string, ms = STEP_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label} did not finish within ${ms / 1000} s`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
 /** Wall time and this process's CPU time (user + system) of `fn`. */
 async function timed(fn: () => Promise<unknown>): Promise<Timed> {
   const cpu = process.cpuUsage()
@@ -231,6 +223,16 @@ const perSecond = (count: number, ms: number): number => (count / ms) * 1000
 
 type Role = 'herald-bullmq' | 'raw-bullmq' | 'db-herald' | 'db-floor'
 
+/** A step that must finish within STEP_TIMEOUT_MS. */
+function withTimeout<T>(promise: Promise<T>, label: string, ms = STEP_TIMEOUT_MS): Promise<T> {
+  return timeLimit(promise, label, ms)
+}
+
+/** A child process of this script running `spec`. */
+function newChild(spec: ChildSpec): BenchChild {
+  return new BenchChild(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec)], spec.role, { ...process.env, HERALD_BENCH_RUN: RUN_ID })
+}
+
 /** What the parent hands a child on its command line. */
 interface ChildSpec {
   readonly role: Role
@@ -239,81 +241,6 @@ interface ChildSpec {
   readonly consumers?: number
 }
 
-interface Request {
-  readonly id: number
-  readonly method: string
-  readonly args: readonly number[]
-}
-type Reply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: string }
-
-/** A forked child answering requests; `call` resolves to the child method's result. */
-class Child {
-  private readonly process: ChildProcess
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
-  private nextRequest = 0
-  private exited: Error | null = null
-
-  constructor(spec: ChildSpec) {
-    // fork() passes this process's execArgv on, so the child loads TypeScript through tsx too.
-    this.process = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, HERALD_BENCH_RUN: RUN_ID },
-    })
-    this.process.on('message', (reply: Reply) => {
-      const waiting = this.pending.get(reply.id)
-      if (waiting === undefined) return
-      this.pending.delete(reply.id)
-      if ('error' in reply) waiting.reject(new Error(reply.error))
-      else waiting.resolve(reply.value)
-    })
-    this.process.on('exit', (code, signal) => {
-      this.exited = new Error(`the ${spec.role} process exited (${signal ?? code})`)
-      for (const waiting of this.pending.values()) waiting.reject(this.exited)
-      this.pending.clear()
-    })
-  }
-
-  call<T>(method: string, ...args: number[]): Promise<T> {
-    if (this.exited !== null) return Promise.reject(this.exited)
-    const id = this.nextRequest++
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: (value) => resolve(value as T), reject })
-      this.process.send({ id, method, args } satisfies Request)
-    })
-  }
-
-  /** Asks the child to close and exit; kills it if it has not within 10 s. */
-  async close(): Promise<void> {
-    if (this.exited !== null) return
-    const exited = new Promise<void>((resolve) => this.process.once('exit', () => resolve()))
-    try {
-      await withTimeout(this.call('close'), 'closing a child process', 10_000)
-    } catch {
-      // Killed below.
-    }
-    const killer = setTimeout(() => this.process.kill('SIGKILL'), 10_000)
-    await exited
-    clearTimeout(killer)
-  }
-}
-
-/** The child side: runs the requested methods of `api` one message at a time, then exits on close. */
-function serve(api: Record<string, (...args: number[]) => Promise<unknown>>): void {
-  process.on('message', async (request: Request) => {
-    let reply: Reply
-    try {
-      const method = api[request.method]
-      if (method === undefined) throw new Error(`no method "${request.method}"`)
-      reply = { id: request.id, value: (await method(...request.args)) ?? null }
-    } catch (error) {
-      reply = { id: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }
-    }
-    // After close, exit at once: a library timer left behind must not keep the process up.
-    process.send!(reply, () => {
-      if (request.method === 'close') process.exit(0)
-    })
-  })
-}
 
 // ---------------------------------------------------------------------------------------------
 // 1 and 2: BullMQ (in the herald-bullmq and raw-bullmq children)
@@ -456,7 +383,7 @@ function rawBullmq(): BullmqContender {
 
 /** The parent's handle on a BullMQ contender process. */
 function remoteBullmq(id: 'herald' | 'raw') {
-  const child = new Child({ role: id === 'herald' ? 'herald-bullmq' : 'raw-bullmq' })
+  const child = newChild({ role: id === 'herald' ? 'herald-bullmq' : 'raw-bullmq' })
   return {
     id,
     push: (count: number) => child.call<Timed>('push', count),
@@ -725,7 +652,7 @@ interface DatabaseStep {
  * filled, then all are started at once; jobs/s from the start to the last handler run.
  */
 async function databaseStep(target: DatabaseTarget, role: 'db-herald' | 'db-floor', processes: number, consumers: number): Promise<DatabaseStep> {
-  const children = Array.from({ length: processes }, () => new Child({ role, target, consumers }))
+  const children = Array.from({ length: processes }, () => newChild({ role, target, consumers }))
   try {
     await fillTable(target, DB_WARMUP_JOBS)
     await withTimeout(Promise.all(children.map((child) => child.call('warmUp'))), 'the database warm-up')
@@ -944,7 +871,7 @@ async function main(): Promise<void> {
 function child(spec: ChildSpec): void {
   if (spec.role === 'herald-bullmq' || spec.role === 'raw-bullmq') {
     const contender = spec.role === 'herald-bullmq' ? heraldBullmq() : rawBullmq()
-    serve({
+    serveParent({
       push: (count) => contender.push(count),
       consume: (count, concurrency) => contender.consume(count, concurrency),
       startIdleWorker: () => contender.startIdleWorker(),
@@ -957,7 +884,7 @@ function child(spec: ChildSpec): void {
     return
   }
   const consumer = databaseConsumer(spec)
-  serve({ warmUp: () => consumer.warmUp(), run: () => consumer.run(), close: () => consumer.close() })
+  serveParent({ warmUp: () => consumer.warmUp(), run: () => consumer.run(), close: () => consumer.close() })
 }
 
 const childAt = process.argv.indexOf('--child')
