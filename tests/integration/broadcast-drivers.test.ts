@@ -269,3 +269,60 @@ describe('the redis driver', () => {
     expect(sender.log.map((entry) => entry.data)).toEqual([{ orderId: 8 }])
   })
 })
+
+describe('the redis driver across processes', () => {
+  it('two web server processes and a worker process share a channel', async () => {
+    const prefix = `herald-broadcast-procs-${randomBytes(4).toString('hex')}`
+    const env = { BROADCAST_CONNECTION: 'redis', REDIS_URL, BROADCAST_PREFIX: prefix }
+    const servers = [0, 1].map(() => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/broadcast-server-process.ts'], {
+        cwd: projectRoot,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      onTestFinished(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      })
+      let output = ''
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      return { child, exited, output: () => output }
+    })
+    const ports = await Promise.all(
+      servers.map(async (server) => {
+        await expect.poll(server.output, { timeout: 30_000 }).toMatch(/port \d+/)
+        return Number(/port (\d+)/.exec(server.output())![1])
+      }),
+    )
+    const tabs = await Promise.all(
+      ports.map(async (port) => {
+        const socket = io(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false })
+        const log: Received[] = []
+        socket.onAny((event: string, channel: unknown, data: unknown) => void log.push({ event, channel, data }))
+        clients.push({ socket, log })
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connect', () => resolve())
+          socket.once('connect_error', reject)
+        })
+        socket.emit('subscribe', { channel: 'shipments', auth: { headers: {} } })
+        return { socket, log }
+      }),
+    )
+    // The subscribe is handled asynchronously in the server processes: send until both tabs
+    // have received, then check that each got the worker's message.
+    await expect
+      .poll(
+        async () => {
+          const run = await runWorker(env, 'shipments', '11')
+          expect(run).toMatchObject({ code: 0, stdout: 'sent\n' })
+          return tabs.map((tab) => tab.log.some((entry) => entry.channel === 'shipments' && entry.event === 'OrderShipped'))
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toEqual([true, true])
+    expect(tabs.flatMap((tab) => tab.log.map((entry) => entry.data))).toContainEqual({ orderId: 11 })
+    for (const server of servers) server.child.kill('SIGTERM')
+    expect(await Promise.all(servers.map((server) => server.exited))).toEqual([0, 0])
+  }, 90_000)
+})
