@@ -1,4 +1,4 @@
-import type { BroadcastUser, ChannelCallback } from './contracts.ts'
+import type { BroadcastUser, ChannelCallback, UserResolver } from './contracts.ts'
 
 /** A presence channel member, as Laravel Echo expects it. */
 export interface PresenceMember {
@@ -30,6 +30,20 @@ interface Route {
  */
 export class ChannelRegistry {
   private readonly routes: Route[] = []
+  private resolver: UserResolver | null = null
+
+  /**
+   * Says who the user of a socket or an HTTP request is (headers, cookies, `handshake.auth`),
+   * for the server `artisan serve` starts; set it in app/channels.ts.
+   */
+  resolveUsersWith(resolver: UserResolver): void {
+    this.resolver = resolver
+  }
+
+  /** The resolver set with `resolveUsersWith`, if any. */
+  get userResolver(): UserResolver | null {
+    return this.resolver
+  }
 
   channel(pattern: string, callback: ChannelCallback): void {
     const source = pattern

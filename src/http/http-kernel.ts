@@ -108,7 +108,9 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
 export async function createApplicationHttpKernel(app: Application, options: Partial<HttpKernelOptions> = {}): Promise<HttpKernel> {
   const manager = app.make('broadcast')
   const adapter = options.adapter ?? (await manager.serverAdapter()) ?? undefined
-  const kernel = createHttpKernel(app, { ...options, channels: options.channels ?? app.make('broadcast.channels'), adapter })
+  const channels = options.channels ?? app.make('broadcast.channels')
+  const resolveUser = options.resolveUser ?? channels.userResolver ?? undefined
+  const kernel = createHttpKernel(app, { ...options, channels, adapter, ...(resolveUser ? { resolveUser } : {}) })
   const detach = manager.attachServer(kernel.echo)
   const close = kernel.close.bind(kernel)
   return {

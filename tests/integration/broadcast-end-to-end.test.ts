@@ -115,3 +115,31 @@ describe('broadcasting through the application', () => {
     expect(got.filter((line) => line.startsWith('sender'))).toEqual(['sender 7'])
   })
 })
+
+describe('the user resolver the application sets', () => {
+  it('Broadcast.resolveUsersWith decides who subscribes, for the server serve starts', async () => {
+    const app = await bootApplication({
+      loadConfig: false,
+      envFile: false,
+      env: { LOG_LEVEL: 'silent', BROADCAST_CONNECTION: 'socketio', QUEUE_CONNECTION: 'sync', APP_KEY: 'test-key' },
+    })
+    const channels = app.make('broadcast.channels')
+    // Users come from a session cookie here, not from the default bearer-token placeholder.
+    channels.resolveUsersWith((request) => (request.cookies.session === 'ada' ? { id: 7, name: 'Ada' } : null))
+    channels.channel('orders.{userId}', (user, userId) => String(user.id) === userId)
+    const kernel = await createApplicationHttpKernel(app)
+    const { port } = await kernel.listen(0, '127.0.0.1')
+    const auth = (cookie: string) =>
+      fetch(`http://127.0.0.1:${port}/broadcasting/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie },
+        body: JSON.stringify({ channel_name: 'private-orders.7' }),
+      })
+    try {
+      expect((await auth('session=ada')).status).toBe(200)
+      expect((await auth('session=bob')).status).toBe(403)
+    } finally {
+      await app.shutdown()
+    }
+  })
+})

@@ -1,6 +1,6 @@
 import { BroadcastFake, type BroadcastPredicate, type BroadcastTarget, type ChannelTarget } from '../../broadcasting/broadcast-fake.ts'
 import type { BroadcastManager, RecordedBroadcast } from '../../broadcasting/broadcast-manager.ts'
-import type { ChannelCallback, BroadcastDriver } from '../../broadcasting/contracts.ts'
+import type { ChannelCallback, BroadcastDriver, UserResolver } from '../../broadcasting/contracts.ts'
 import { PendingBroadcast } from '../../broadcasting/pending-broadcast.ts'
 import { currentSocketId } from '../../broadcasting/socket-context.ts'
 import { isShouldBroadcast } from '../../events/contracts.ts'
@@ -35,6 +35,11 @@ export const Broadcast = {
    * Registers who may subscribe to private and presence channels matching `pattern` (named
    * without the `private-`/`presence-` prefix; `{param}` matches one dot-free segment).
    */
+  /** Says who the user of a socket or a request is: `Broadcast.resolveUsersWith((request) => …)`. */
+  resolveUsersWith(resolver: UserResolver): void {
+    facadeRoot().make('broadcast.channels').resolveUsersWith(resolver)
+  },
+
   channel(pattern: string, callback: ChannelCallback): void {
     facadeRoot().make('broadcast.channels').channel(pattern, callback)
   },
