@@ -69,15 +69,14 @@ export interface JobContext {
   readonly signal: AbortSignal
 }
 
-let jobContext: () => JobContext | undefined = () => undefined
+/**
+ * @internal Where the worker puts the running job on the listener instance it made for that
+ * job (one instance per job), so `this.attempts()` and friends need no async context.
+ */
+export const JOB_CONTEXT = Symbol.for('herald.jobContext')
 
-/** @internal The queue module tells the contracts which job is running. */
-export function setJobContextProvider(provider: () => JobContext | undefined): void {
-  jobContext = provider
-}
-
-function runningJob(method: string): JobContext {
-  const context = jobContext()
+function runningJob(self: unknown, method: string): JobContext {
+  const context = (self as Record<symbol, JobContext | undefined> | null)?.[JOB_CONTEXT]
   if (context === undefined) throw new Error(`${method}() works only while the listener runs as a queued job.`)
   return context
 }
@@ -102,10 +101,33 @@ export interface InteractsWithQueue {
 export function ShouldQueue<B extends AbstractClass>(Base: B): WithInstance<B, InteractsWithQueue> {
   const branded = brand(Base, SHOULD_QUEUE, 'ShouldQueue') as unknown as { prototype: object }
   Object.defineProperties(branded.prototype, {
-    attempts: { value: () => runningJob('attempts').attempts(), writable: true, configurable: true },
-    release: { value: (delaySeconds = 0) => runningJob('release').release(delaySeconds), writable: true, configurable: true },
-    fail: { value: (error: unknown = new Error('Failed by the listener.')) => runningJob('fail').fail(error), writable: true, configurable: true },
-    signal: { get: () => runningJob('signal').signal, configurable: true },
+    attempts: {
+      value(this: unknown) {
+        return runningJob(this, 'attempts').attempts()
+      },
+      writable: true,
+      configurable: true,
+    },
+    release: {
+      value(this: unknown, delaySeconds = 0) {
+        runningJob(this, 'release').release(delaySeconds)
+      },
+      writable: true,
+      configurable: true,
+    },
+    fail: {
+      value(this: unknown, error: unknown = new Error('Failed by the listener.')) {
+        runningJob(this, 'fail').fail(error)
+      },
+      writable: true,
+      configurable: true,
+    },
+    signal: {
+      get(this: unknown) {
+        return runningJob(this, 'signal').signal
+      },
+      configurable: true,
+    },
   })
   return branded as unknown as WithInstance<B, InteractsWithQueue>
 }

@@ -87,7 +87,8 @@ export function parseEnvelope(text: string): JobEnvelope {
     retryUntil: null,
     createdAt: 0,
   }
-  return { ...defaults, ...(envelope as JobEnvelope) }
+  // One spread onto the defaults (a second spread takes a slow path in V8).
+  return Object.assign(defaults, envelope) as JobEnvelope
 }
 
 /** The payload of the event the envelope carries, rebuilt. */

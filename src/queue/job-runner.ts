@@ -1,6 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { BroadcastMessage } from '../broadcasting/contracts.ts'
-import { setJobContextProvider, type JobContext } from '../events/contracts.ts'
+import { JOB_CONTEXT, type JobContext } from '../events/contracts.ts'
 import type { Logger } from '../foundation/logger.ts'
 import type { DeliveredJob, JobOutcome } from './driver.ts'
 import { decodePayload, parseEnvelope, type JobEnvelope } from './envelope.ts'
@@ -46,8 +45,6 @@ interface JobState {
   failed: { error: unknown } | null
 }
 
-const jobs = new AsyncLocalStorage<JobState>()
-setJobContextProvider(() => jobs.getStore()?.context)
 
 type Handler = (event: unknown) => unknown
 
@@ -67,10 +64,11 @@ export class JobRunner {
     let event: unknown
     let handler: Handler
     let failedHook: ((event: unknown, error: unknown) => unknown) | null = null
+    let instance: Record<symbol, unknown> | null = null
     try {
       envelope = parseEnvelope(job.payload)
       event = decodePayload(envelope, this.context.registry)
-      ;({ handler, failedHook } = this.resolveHandler(envelope))
+      ;({ handler, failedHook, instance } = this.resolveHandler(envelope))
     } catch (error) {
       return this.fail(job, null, null, null, error)
     }
@@ -108,7 +106,10 @@ export class JobRunner {
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
     try {
-      const running = Promise.resolve(jobs.run(state, () => handler(event)))
+      // The listener instance is this job's alone: its attempts()/release()/fail()/signal read
+      // the job from it (no AsyncLocalStorage, whose promise hooks would tax every await).
+      if (instance !== null) instance[JOB_CONTEXT] = state.context
+      const running = Promise.resolve(handler(event))
       const deadline =
         timeoutSeconds > 0
           ? new Promise<never>((_, reject) => {
@@ -207,11 +208,15 @@ export class JobRunner {
     return (decoded) => context.deliverBroadcast!(decoded as BroadcastMessage)
   }
 
-  private resolveHandler(envelope: JobEnvelope): { handler: Handler; failedHook: ((event: unknown, error: unknown) => unknown) | null } {
+  private resolveHandler(envelope: JobEnvelope): {
+    handler: Handler
+    failedHook: ((event: unknown, error: unknown) => unknown) | null
+    instance: Record<symbol, unknown> | null
+  } {
     if (envelope.job === 'event') {
-      return { handler: (event) => this.context.dispatchNow(envelope.data.event, event), failedHook: null }
+      return { handler: (event) => this.context.dispatchNow(envelope.data.event, event), failedHook: null, instance: null }
     }
-    if (envelope.job === 'broadcast') return { handler: this.broadcastHandler(envelope), failedHook: null }
+    if (envelope.job === 'broadcast') return { handler: this.broadcastHandler(envelope), failedHook: null, instance: null }
     const name = envelope.data.listener
     const found = name === undefined ? undefined : this.context.resolveListener(name)
     if (found === undefined) {
@@ -226,6 +231,7 @@ export class JobRunner {
     return {
       handler: (event) => (method as Handler).call(instance, event),
       failedHook: typeof failed === 'function' ? (event, error) => (failed as (e: unknown, r: unknown) => unknown).call(instance, event, error) : null,
+      instance: instance as Record<symbol, unknown>,
     }
   }
 }
