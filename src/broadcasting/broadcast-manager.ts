@@ -1,3 +1,4 @@
+import { LazyConnections } from '../foundation/lazy-connections.ts'
 import type { ServerOptions } from 'socket.io'
 import { isShouldBroadcastNow } from '../events/contracts.ts'
 import type { BroadcastGateway, Dispatcher } from '../events/dispatcher.ts'
@@ -66,7 +67,7 @@ export interface BroadcastManagerDependencies {
  * over HTTP or Redis.
  */
 export class BroadcastManager implements BroadcastGateway, BroadcastDelivery {
-  private readonly drivers = new Map<string, Promise<BroadcastDriver>>()
+  private readonly drivers = new LazyConnections<BroadcastDriver>((name) => this.open(name))
   private readonly adapters: ClosableServerAdapter[] = []
   private server: BroadcastDelivery | null = null
   private queue: BroadcastQueue | null = null
@@ -103,13 +104,7 @@ export class BroadcastManager implements BroadcastGateway, BroadcastDelivery {
 
   /** The driver of a connection (the default one when no name is given). */
   connection(name = this.defaultConnection): Promise<BroadcastDriver> {
-    let driver = this.drivers.get(name)
-    if (driver === undefined) {
-      driver = this.open(name)
-      this.drivers.set(name, driver)
-      driver.catch(() => this.drivers.delete(name))
-    }
-    return driver
+    return this.drivers.get(name)
   }
 
   /**
@@ -206,15 +201,12 @@ export class BroadcastManager implements BroadcastGateway, BroadcastDelivery {
 
   /** Closes every connection and server adapter opened. */
   async close(): Promise<void> {
-    const opened = [...this.drivers.values()]
     const adapters = this.adapters.splice(0)
-    this.drivers.clear()
-    const results = await Promise.allSettled([
-      ...opened.map(async (driver) => (await driver).close()),
-      ...adapters.map((adapter) => adapter.close()),
-    ])
-    const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
-    if (errors.length > 0) throw new AggregateError(errors, 'Closing the broadcast connections failed')
+    await this.drivers.closeAll(
+      (driver) => driver.close(),
+      'broadcast connections',
+      adapters.map((adapter) => () => adapter.close()),
+    )
   }
 
   private async open(name: string): Promise<BroadcastDriver> {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import { isAbsolute, join } from 'node:path'
 import type { DatabaseConfig, DatabaseConnectionConfig } from '../foundation/config.ts'
 import { UserError } from '../foundation/errors.ts'
+import { LazyConnections } from '../foundation/lazy-connections.ts'
 import { currentTransaction, runInTransaction } from './transactions.ts'
 
 /** The knex `client` for each configured driver. */
@@ -16,7 +17,7 @@ const clients: Record<DatabaseConnectionConfig['driver'], string> = {
  * driver are imported only then, so commands that never touch the database never load them.
  */
 export class DatabaseManager {
-  private readonly connections = new Map<string, Promise<Knex>>()
+  private readonly connections = new LazyConnections<Knex>((name) => this.open(name))
 
   constructor(
     private readonly config: DatabaseConfig,
@@ -35,15 +36,7 @@ export class DatabaseManager {
 
   /** A knex instance for the connection (the default one when no name is given). */
   connection(name = this.config.default): Promise<Knex> {
-    let connection = this.connections.get(name)
-    if (connection === undefined) {
-      connection = this.open(name)
-      this.connections.set(name, connection)
-      // A connection that failed to open is not kept: the next call tries again, and shutdown
-      // does not fail on it (hiding the first error).
-      connection.catch(() => this.connections.delete(name))
-    }
-    return connection
+    return this.connections.get(name)
   }
 
   /**
@@ -59,11 +52,7 @@ export class DatabaseManager {
 
   /** Closes every connection opened. */
   async close(): Promise<void> {
-    const opened = [...this.connections.values()]
-    this.connections.clear()
-    const results = await Promise.allSettled(opened.map(async (connection) => (await connection).destroy()))
-    const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
-    if (errors.length > 0) throw new AggregateError(errors, 'Closing the database connections failed')
+    await this.connections.closeAll((knex) => knex.destroy(), 'database connections')
   }
 
   private settings(name: string): DatabaseConnectionConfig {

@@ -8,6 +8,7 @@ import { afterCommit } from '../database/transactions.ts'
 import type { DatabaseManager } from '../database/database-manager.ts'
 import type { QueueConfig, QueueConnectionConfig } from '../foundation/config.ts'
 import { UserError } from '../foundation/errors.ts'
+import { LazyConnections } from '../foundation/lazy-connections.ts'
 import type { Logger } from '../foundation/logger.ts'
 import type { QueueDriver } from './driver.ts'
 import { createEnvelope, type JobEnvelope } from './envelope.ts'
@@ -15,6 +16,16 @@ import type { FailedJobStore } from './failed-job-store.ts'
 import { JobRunner, type JobDefaults } from './job-runner.ts'
 import { resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
 import type { EventClassRegistry } from './serializer.ts'
+
+/** A job that sets no options of its own: the worker's defaults apply. */
+const workerDefaults = {
+  maxTries: null,
+  maxExceptions: null,
+  backoff: null,
+  timeout: null,
+  failOnTimeout: false,
+  retryUntil: null,
+} as const
 
 /** What a driver module exports: `drivers/<name>-driver.ts` is imported only when used. */
 export interface DriverModule {
@@ -58,7 +69,7 @@ export interface QueueManagerDependencies {
  * the runner workers use. Connections are opened on first use.
  */
 export class QueueManager implements QueuedListenerGateway {
-  private readonly drivers = new Map<string, Promise<QueueDriver>>()
+  private readonly drivers = new LazyConnections<QueueDriver>((name) => this.open(name))
   private interceptor: PushInterceptor | null = null
   private broadcaster: BroadcastDelivery | null = null
   readonly registry: EventClassRegistry
@@ -86,13 +97,7 @@ export class QueueManager implements QueuedListenerGateway {
 
   /** The driver of a connection (the default one when no name is given). */
   connection(name = this.deps.config.default): Promise<QueueDriver> {
-    let driver = this.drivers.get(name)
-    if (driver === undefined) {
-      driver = this.open(name)
-      this.drivers.set(name, driver)
-      driver.catch(() => this.drivers.delete(name))
-    }
-    return driver
+    return this.drivers.get(name)
   }
 
   /** The settings of a connection, as config/queue.ts gives them. */
@@ -171,12 +176,7 @@ export class QueueManager implements QueuedListenerGateway {
         displayName: eventName,
         job: 'broadcast',
         data: { event: eventName, payload: message },
-        maxTries: null,
-        maxExceptions: null,
-        backoff: null,
-        timeout: null,
-        failOnTimeout: false,
-        retryUntil: null,
+        ...workerDefaults,
       },
       this.registry,
     )
@@ -205,11 +205,7 @@ export class QueueManager implements QueuedListenerGateway {
 
   /** Closes every connection opened. */
   async close(): Promise<void> {
-    const opened = [...this.drivers.values()]
-    this.drivers.clear()
-    const results = await Promise.allSettled(opened.map(async (driver) => (await driver).close()))
-    const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
-    if (errors.length > 0) throw new AggregateError(errors, 'Closing the queue connections failed')
+    await this.drivers.closeAll((driver) => driver.close(), 'queue connections')
   }
 
   private envelope(
