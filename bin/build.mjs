@@ -5,7 +5,7 @@
 // chunks, so the application and the CLI use one copy of every module, and each artisan
 // command stays a chunk of its own that is loaded only when it runs.
 import { build } from 'esbuild'
-import { rmSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -26,3 +26,26 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 })
+
+// The application's browser code: each app/assets/*.ts becomes app/public/build/*.js (one
+// bundle with its packages, laravel-echo and socket.io-client for the dashboard), served
+// locally by the web server: no CDN.
+const assets = `${root}/app/assets`
+if (existsSync(assets)) {
+  const entryPoints = readdirSync(assets).filter((name) => name.endsWith('.ts')).map((name) => `app/assets/${name}`)
+  rmSync(`${root}/app/public/build`, { recursive: true, force: true })
+  if (entryPoints.length > 0) {
+    await build({
+      absWorkingDir: root,
+      entryPoints,
+      outdir: 'app/public/build',
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: ['chrome120', 'firefox120', 'safari16'],
+      minify: true,
+      sourcemap: 'linked',
+      logLevel: 'warning',
+    })
+  }
+}

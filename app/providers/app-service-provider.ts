@@ -1,6 +1,14 @@
-import { ServiceProvider } from 'herald'
+import { Queue, ServiceProvider, type JobReport, type JobStarting } from 'herald'
+import { toDashboard } from '../services/dashboard.ts'
 
-/** The application's own wiring: listeners are discovered, so nothing is needed here yet. */
+function job(report: JobStarting | JobReport): Record<string, unknown> {
+  return { ...report, startedAt: report.startedAt.toISOString() }
+}
+
+/** The application's own wiring: listeners are discovered; queue workers report to the dashboard. */
 export default class AppServiceProvider extends ServiceProvider {
-  override boot() {}
+  override boot() {
+    Queue.before((report) => toDashboard('job.processing', job(report)))
+    Queue.after((report) => toDashboard('job.processed', job(report)))
+  }
 }

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs'
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import createExpress, { type Express, type NextFunction, type Request, type Response } from 'express'
+import { pathToFileURL } from 'node:url'
+import createExpress, { type Express, type NextFunction, type Request, type Response, type Router } from 'express'
 import type { ChannelRegistry } from '../broadcasting/channel-registry.ts'
 import type { UserResolver } from '../broadcasting/contracts.ts'
 import { defaultUserResolver } from '../broadcasting/default-user-resolver.ts'
@@ -9,6 +11,11 @@ import { socketIdMiddleware } from '../broadcasting/socket-context.ts'
 import { EchoServer, type EchoServerOptions } from '../broadcasting/socket-server.ts'
 import type { Application } from '../foundation/application.ts'
 import { broadcastingAuthRoute } from './broadcasting-auth-route.ts'
+import { csrfProtection } from './csrf.ts'
+import { healthRoute } from './health.ts'
+import { HttpError, ValidationError } from './http-error.ts'
+import type { RouteRegistrar } from './routes.ts'
+import { ViewFactory } from './views.ts'
 
 export interface HttpKernelOptions {
   /** The channel authorization callbacks (app/channels.ts), used by the socket server and `/broadcasting/auth`. */
@@ -31,6 +38,8 @@ export interface HttpKernelOptions {
 
 export interface HttpKernel {
   readonly express: Express
+  /** Where routes go: before the 404 and error handlers (`kernel.express` routes come after them). */
+  readonly routes: Router
   /** The one HTTP server express and socket.io share. */
   readonly server: HttpServer
   readonly echo: EchoServer
@@ -82,11 +91,16 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     createExpress.urlencoded({ extended: false }),
     broadcastingAuthRoute(options.channels, resolveUser),
   )
-  express.use(jsonErrors(app))
+  express.get('/health', healthRoute(app))
+  const routes = createExpress.Router()
+  express.use(routes)
+  express.use((request: Request, _response: Response, next: NextFunction) => next(new HttpError(404, `No route for ${request.method} ${request.path}.`)))
+  express.use(errorResponses(app))
 
   let closing: Promise<void> | null = null
   const kernel: HttpKernel = {
     express,
+    routes,
     server,
     echo,
     listen: (port, host) => listen(server, port, host),
@@ -111,6 +125,7 @@ export async function createApplicationHttpKernel(app: Application, options: Par
   const channels = options.channels ?? app.make('broadcast.channels')
   const resolveUser = options.resolveUser ?? channels.userResolver ?? undefined
   const kernel = createHttpKernel(app, { ...options, channels, adapter, ...(resolveUser ? { resolveUser } : {}) })
+  await loadApplicationRoutes(app, kernel)
   const detach = manager.attachServer(kernel.echo)
   const close = kernel.close.bind(kernel)
   return {
@@ -133,12 +148,63 @@ function listen(server: HttpServer, port: number, host?: string): Promise<{ port
   })
 }
 
-/** Errors as JSON `{ message }`: a malformed body is the client's (4xx), anything else is logged and hidden (500). */
-function jsonErrors(app: Application) {
+/** Where an application's routes live, relative to its base path. */
+const ROUTE_FILES = ['app/http/routes.ts', 'app/http/routes.js']
+
+/**
+ * Serves the application's web side: static files from app/public, handlebars views from
+ * app/views (`response.render`), and the routes of app/http/routes.ts in their `web` and `api`
+ * groups.
+ */
+async function loadApplicationRoutes(app: Application, kernel: HttpKernel): Promise<void> {
+  const publicDir = app.path('app/public')
+  if (existsSync(publicDir)) kernel.routes.use(createExpress.static(publicDir, { index: false }))
+  const viewsDir = app.path('app/views')
+  if (existsSync(viewsDir)) {
+    const views = new ViewFactory({ root: viewsDir, cache: app.config.get('app').env === 'production' })
+    kernel.express.engine('hbs', (file, data, done) => {
+      try {
+        const { settings: _settings, _locals, cache: _cache, ...locals } = data as Record<string, unknown>
+        done(null, views.renderFile(file, locals))
+      } catch (error) {
+        done(error)
+      }
+    })
+    kernel.express.set('views', viewsDir)
+    kernel.express.set('view engine', 'hbs')
+  }
+  const file = ROUTE_FILES.map((name) => app.path(name)).find((path) => existsSync(path))
+  if (file === undefined) return
+  const module = (await import(pathToFileURL(file).href)) as { default?: unknown }
+  if (typeof module.default !== 'function') throw new Error(`${file} must export default defineRoutes(({ web, api }) => { ... }).`)
+  const web = createExpress.Router()
+  web.use(createExpress.urlencoded({ extended: false }), createExpress.json(), csrfProtection())
+  const api = createExpress.Router()
+  api.use(createExpress.json())
+  await (module.default as RouteRegistrar)({ web, api, app })
+  kernel.routes.use('/api', api)
+  kernel.routes.use(web)
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+/**
+ * Errors as the client wants them: JSON `{ message }` (with `errors` for a 422), or a short
+ * HTML page for a browser. A client's error (4xx) says what was wrong; anything else is
+ * logged and hidden (500).
+ */
+function errorResponses(app: Application) {
   return (error: unknown, request: Request, response: Response, _next: NextFunction): void => {
     const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500
     if (status >= 500) app.logger.error(`${request.method} ${request.path} failed: ${error instanceof Error ? error.stack : String(error)}`)
     const message = status >= 500 ? 'Server error.' : error instanceof Error ? error.message : String(error)
-    response.status(status).json({ message })
+    response.status(status)
+    if (request.accepts(['json', 'html']) === 'html' && !request.is('json')) {
+      response.type('html').send(`<!doctype html><meta charset="utf-8"><title>${status}</title><h1>${status}</h1><p>${escapeHtml(message)}</p>`)
+      return
+    }
+    response.json(error instanceof ValidationError ? { message, errors: error.errors } : { message })
   }
 }

@@ -55,6 +55,16 @@ export function createEnvelope(input: EnvelopeInput, registry: EventClassRegistr
   }
 }
 
+/** A stored payload's job name for lists and logs, even when it cannot be decoded. */
+export function jobDisplayName(payload: string): string {
+  try {
+    const envelope = JSON.parse(payload) as { displayName?: unknown }
+    return typeof envelope.displayName === 'string' ? envelope.displayName : '(unknown job)'
+  } catch {
+    return '(undecodable job)'
+  }
+}
+
 /** Parses a stored payload; anything malformed is a PayloadDecodeError naming what is wrong. */
 export function parseEnvelope(text: string): JobEnvelope {
   let value: unknown

@@ -12,7 +12,8 @@ import { LazyConnections } from '../foundation/lazy-connections.ts'
 import type { Logger } from '../foundation/logger.ts'
 import type { QueueDriver } from './driver.ts'
 import { createEnvelope, type JobEnvelope } from './envelope.ts'
-import type { FailedJobStore } from './failed-job-store.ts'
+import type { FailedJob, FailedJobStore } from './failed-job-store.ts'
+import { JobHooks } from './job-hooks.ts'
 import { JobRunner, type JobDefaults } from './job-runner.ts'
 import { resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
 import type { EventClassRegistry } from './serializer.ts'
@@ -73,8 +74,11 @@ export class QueueManager implements QueuedListenerGateway {
   private interceptor: PushInterceptor | null = null
   private broadcaster: BroadcastDelivery | null = null
   readonly registry: EventClassRegistry
+  /** `Queue.before/after/failing` callbacks, run by this process's workers around each job. */
+  readonly jobHooks: JobHooks
 
   constructor(private readonly deps: QueueManagerDependencies) {
+    this.jobHooks = new JobHooks(() => deps.logger)
     this.registry = {
       classFor: (name) => deps.events.eventClass(name) ?? deps.discovery()?.events.get(name),
       nameOf: (instance) => {
@@ -187,6 +191,22 @@ export class QueueManager implements QueuedListenerGateway {
   /** @internal The broadcast manager installs itself here, so workers can deliver broadcast jobs. */
   useBroadcaster(delivery: BroadcastDelivery | null): void {
     this.broadcaster = delivery
+  }
+
+  /**
+   * Pushes a failed job back on its connection and queue with its attempts reset, then
+   * removes it from failed jobs (`queue:retry`, a dashboard's Retry button). An undecodable
+   * payload goes back as it was: the worker fails it again with the reason.
+   */
+  async retryFailedJob(job: FailedJob): Promise<void> {
+    let payload = job.payload
+    try {
+      payload = JSON.stringify({ ...(JSON.parse(job.payload) as object), attempts: 0, exceptions: 0 })
+    } catch {
+      // Left as it was.
+    }
+    await this.pushRaw(job.connection, job.queue, payload)
+    await (await this.failedJobs()).forget(String(job.id))
   }
 
   /** Pushes a stored payload again (queue:retry), on its connection and queue. */

@@ -1,4 +1,5 @@
 import type { DeliveredJob, JobOutcome } from './driver.ts'
+import { jobDisplayName } from './envelope.ts'
 import type { JobDefaults } from './job-runner.ts'
 import type { QueueManager } from './queue-manager.ts'
 
@@ -22,14 +23,20 @@ export interface WorkerOptions {
   readonly onJob?: (report: JobReport) => void
 }
 
-/** One line of `queue:work` output. */
-export interface JobReport {
+/** A job a worker is about to run, as `Queue.before(...)` callbacks see it. */
+export interface JobStarting {
+  readonly connection: string
   readonly id: string
   readonly queue: string
+  /** The job's display name: the listener (or event) class. */
   readonly name: string
   readonly attempt: number
-  readonly status: 'DONE' | 'RELEASED' | 'FAIL'
   readonly startedAt: Date
+}
+
+/** One line of `queue:work` output; what `Queue.after(...)` and `Queue.failing(...)` callbacks get. */
+export interface JobReport extends JobStarting {
+  readonly status: 'DONE' | 'RELEASED' | 'FAIL'
   readonly ms: number
   readonly error?: string
 }
@@ -40,15 +47,6 @@ export interface WorkerSummary {
   readonly released: number
   /** Why it stopped: signal, empty, max-jobs, max-time, memory. */
   readonly reason: string
-}
-
-function displayName(payload: string): string {
-  try {
-    const envelope = JSON.parse(payload) as { displayName?: unknown }
-    return typeof envelope.displayName === 'string' ? envelope.displayName : '(unknown job)'
-  } catch {
-    return '(undecodable job)'
-  }
 }
 
 function errorText(error: unknown): string {
@@ -111,21 +109,28 @@ export class Worker {
   private async process(job: DeliveredJob, run: (job: DeliveredJob) => Promise<JobOutcome>): Promise<JobOutcome> {
     const startedAt = new Date()
     const start = performance.now()
+    const hooks = this.manager.jobHooks
+    const watched = this.options.onJob !== undefined || hooks.active
+    const starting: JobStarting | null = watched
+      ? { connection: this.options.connection, id: job.id, queue: job.queue, name: jobDisplayName(job.payload), attempt: job.attempts, startedAt }
+      : null
+    if (starting !== null && hooks.before.length > 0) hooks.run('before', starting)
     const outcome = await run(job)
     const status = outcome.kind === 'done' ? 'DONE' : outcome.kind === 'release' ? 'RELEASED' : 'FAIL'
     this.processed++
     if (outcome.kind === 'failed') this.failed++
     if (outcome.kind === 'release') this.released++
-    this.options.onJob?.({
-      id: job.id,
-      queue: job.queue,
-      name: displayName(job.payload),
-      attempt: job.attempts,
-      status,
-      startedAt,
-      ms: performance.now() - start,
-      ...(outcome.kind === 'failed' ? { error: errorText(outcome.error) } : {}),
-    })
+    if (starting !== null) {
+      const report: JobReport = {
+        ...starting,
+        status,
+        ms: performance.now() - start,
+        ...(outcome.kind === 'failed' ? { error: errorText(outcome.error) } : {}),
+      }
+      this.options.onJob?.(report)
+      if (hooks.after.length > 0) hooks.run('after', report)
+      if (outcome.kind === 'failed' && hooks.failing.length > 0) hooks.run('failing', report)
+    }
     if (this.options.maxJobs > 0 && this.processed >= this.options.maxJobs) void this.stop('max-jobs')
     // Reading the RSS costs tens of µs: every 32 jobs is often enough for a memory limit.
     if (this.options.memory > 0 && this.processed % 32 === 0 && process.memoryUsage.rss() / 1_048_576 > this.options.memory) {

@@ -32,14 +32,19 @@ describe('bin/artisan', () => {
     expect(run.code).toBe(0)
     expect(run.stdout).toBe(
       [
-        'OrderPlaced',
+        'OrderPlaced (broadcast)',
+        '  ⇂ NotifyWarehouse (queued)',
         '  ⇂ ReserveStock',
+        '  ⇂ SendOrderConfirmation (queued)',
         '  ⇂ AuditSubscriber (wildcard *)',
+        '  ⇂ DashboardSubscriber (wildcard *)',
         'UserRegistered',
         '  ⇂ SendWelcomeEmail',
         '  ⇂ AuditSubscriber (wildcard *)',
+        '  ⇂ DashboardSubscriber (wildcard *)',
         '* (wildcard)',
         '  ⇂ AuditSubscriber',
+        '  ⇂ DashboardSubscriber',
         '',
       ].join('\n'),
     )
@@ -56,6 +61,7 @@ describe('bin/artisan', () => {
           listeners: [
             { name: 'SendWelcomeEmail', method: null, pattern: null, queued: false },
             { name: 'AuditSubscriber', method: null, pattern: '*', queued: false },
+            { name: 'DashboardSubscriber', method: null, pattern: '*', queued: false },
           ],
         },
       ],
@@ -68,7 +74,7 @@ describe('bin/artisan', () => {
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('Application       Herald')
     expect(run.stdout).toContain('Event discovery   on')
-    expect(run.stdout).toContain('OrderPlaced\n  ⇂ ReserveStock')
+    expect(run.stdout).toContain('OrderPlaced (broadcast)\n  ⇂ NotifyWarehouse (queued)\n  ⇂ ReserveStock')
   })
 
   it('answers an unknown command with a suggestion and exit 1', async () => {
@@ -123,7 +129,7 @@ describe('event:cache and event:clear', () => {
       const cached = await run(['event:cache'])
       expect(cached.stderr).toBe('')
       expect(cached.stdout).toBe(
-        'Events cached: 2 events, 2 listeners, 1 subscribers in node_modules/.cache/herald/events.json.\n',
+        'Events cached: 2 events, 4 listeners, 2 subscribers in node_modules/.cache/herald/events.json.\n',
       )
       const manifest = JSON.parse(readFileSync(join(copy.root, 'node_modules/.cache/herald/events.json'), 'utf8'))
       expect(manifest.listeners).toContainEqual({ file: 'app/listeners/reserve-stock.ts', export: 'default', events: ['OrderPlaced'] })

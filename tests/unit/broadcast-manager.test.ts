@@ -316,6 +316,35 @@ describe('broadcasting a dispatched event', () => {
   })
 })
 
+describe('anonymous broadcasts: Broadcast.on(...)', () => {
+  it('sendNow() delivers a message with no event class: channels, name, data, JSON-safe', async () => {
+    const { app, server } = await boot()
+    setFacadeRoot(app)
+    await Broadcast.on('orders', new PrivateChannel('orders.7')).as('OrderShipped').with({ id: 7, at: new Date('2026-11-24T10:00:00.000Z') }).sendNow()
+    await Broadcast.on([new Channel('stock')]).sendNow()
+    expect(server.messages).toEqual([
+      { channels: ['orders', 'private-orders.7'], event: 'OrderShipped', data: { id: 7, at: '2026-11-24T10:00:00.000Z' } },
+      { channels: ['stock'], event: 'AnonymousEvent', data: {} },
+    ])
+  })
+
+  it('send() goes through the queue; toOthers() leaves the request socket out; the fake records it by name', async () => {
+    const { app, server } = await boot()
+    setFacadeRoot(app)
+    const queue = Queue.fake()
+    await withSocketId('socket-1', () => Broadcast.on('orders').as('Queued').with({ n: 1 }).toOthers().send())
+    queue.restore()
+    expect(server.messages).toEqual([])
+    expect(queue.pushed.map((job) => [job.envelope.job, job.envelope.displayName])).toEqual([['broadcast', 'Queued']])
+    expect((queue.pushed[0]!.envelope.data as { payload: BroadcastMessage }).payload).toEqual({ channels: ['orders'], event: 'Queued', data: { n: 1 }, except: 'socket-1' })
+
+    using fake = Broadcast.fake()
+    await Broadcast.on('dashboard').as('job.processed').with({ id: '3' }).sendNow()
+    fake.assertBroadcast('job.processed', 'dashboard', (data: { id: string }) => data.id === '3')
+    expect(server.messages).toEqual([])
+  })
+})
+
 describe('the drivers, by BROADCAST_CONNECTION', () => {
   it('log writes one line per broadcast through the application logger', async () => {
     const { app, events, manager } = await boot({ BROADCAST_CONNECTION: 'log' })

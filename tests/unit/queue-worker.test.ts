@@ -131,4 +131,30 @@ describe('the worker', () => {
     expect(driver.jobs.map((job) => job.id)).toEqual(['2', '3'])
     await running
   })
+
+  it('runs Queue.before / after / failing callbacks around each job; a callback that throws or rejects fails nothing', async () => {
+    const { events, manager } = setup((event) => {
+      if (event.n === 2) throw new Error('two is bad')
+    })
+    const seen: string[] = []
+    manager.jobHooks.add('before', (job) => seen.push(`before ${job.name} #${job.id} attempt ${job.attempt} on ${job.connection}:${job.queue}`))
+    manager.jobHooks.add('after', (job) => seen.push(`after #${job.id} ${job.status}`))
+    const removeFailing = manager.jobHooks.add('failing', (job) => seen.push(`failing #${job.id} ${job.error}`))
+    manager.jobHooks.add('before', () => {
+      throw new Error('a broken hook')
+    })
+    manager.jobHooks.add('after', async () => Promise.reject(new Error('a broken async hook')))
+    for (let n = 1; n <= 2; n++) await events.dispatch(new Ping(n))
+    const summary = await new Worker(manager, { ...base, concurrency: 1, stopWhenEmpty: true, maxJobs: 0 }).run()
+    expect(summary).toMatchObject({ processed: 2, failed: 1 })
+    expect(seen).toEqual([
+      'before Pong #1 attempt 1 on memory:default',
+      'after #1 DONE',
+      'before Pong #2 attempt 1 on memory:default',
+      'after #2 FAIL',
+      'failing #2 two is bad',
+    ])
+    removeFailing()
+    expect(manager.jobHooks.failing).toHaveLength(0)
+  })
 })

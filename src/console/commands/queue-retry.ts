@@ -19,14 +19,7 @@ const queueRetry: CommandHandler = async ({ app, args, output }) => {
       missing++
       continue
     }
-    let payload = job.payload
-    try {
-      payload = JSON.stringify({ ...(JSON.parse(job.payload) as object), attempts: 0, exceptions: 0 })
-    } catch {
-      // An undecodable payload goes back as it was: the worker fails it again with the reason.
-    }
-    await manager.pushRaw(job.connection, job.queue, payload)
-    await store.forget(String(job.id))
+    await manager.retryFailedJob(job)
     output.line(`Pushed failed job ${job.id} back onto ${job.connection}:${job.queue}.`)
   }
   return missing > 0 ? 1 : 0

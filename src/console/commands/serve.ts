@@ -19,23 +19,6 @@ const serve: CommandHandler = async ({ app, options, output }) => {
   for (const { name } of runs) output.line(`${output.paint('Migrated:', 'green')} ${name}`)
 
   const kernel = await createApplicationHttpKernel(app)
-  kernel.express.get('/health', async (_request, response) => {
-    const checks: Record<string, string> = {}
-    try {
-      await (await app.make('db').connection()).raw('select 1')
-      checks.database = 'up'
-    } catch {
-      checks.database = 'down'
-    }
-    try {
-      await (await app.make('queue').connection()).size(app.make('queue').defaultQueue())
-      checks.queue = 'up'
-    } catch {
-      checks.queue = 'down'
-    }
-    const down = Object.values(checks).includes('down')
-    response.status(down ? 503 : 200).json({ status: down ? 'down' : 'up', checks })
-  })
   const { port: listening } = await kernel.listen(port, host)
 
   const manager = app.make('queue')

@@ -1,3 +1,4 @@
+import { AnonymousBroadcast, type ChannelLike } from '../../broadcasting/anonymous-broadcast.ts'
 import { BroadcastFake, type BroadcastPredicate, type BroadcastTarget, type ChannelTarget } from '../../broadcasting/broadcast-fake.ts'
 import type { BroadcastManager, RecordedBroadcast } from '../../broadcasting/broadcast-manager.ts'
 import type { ChannelCallback, BroadcastDriver, UserResolver } from '../../broadcasting/contracts.ts'
@@ -35,6 +36,13 @@ export const Broadcast = {
    * Registers who may subscribe to private and presence channels matching `pattern` (named
    * without the `private-`/`presence-` prefix; `{param}` matches one dot-free segment).
    */
+  /**
+   * An anonymous broadcast: `Broadcast.on('orders').as('OrderShipped').with({ id }).sendNow()`
+   * (or `.send()` through the queue), for messages that need no event class.
+   */
+  on(...channels: (ChannelLike | ChannelLike[])[]): AnonymousBroadcast {
+    return new AnonymousBroadcast(channels.flat(), (eventName, event) => manager().broadcast(eventName, event))
+  },
   /** Says who the user of a socket or a request is: `Broadcast.resolveUsersWith((request) => …)`. */
   resolveUsersWith(resolver: UserResolver): void {
     facadeRoot().make('broadcast.channels').resolveUsersWith(resolver)

@@ -1,6 +1,7 @@
 import type { Dispatcher } from '../../events/dispatcher.ts'
 import { EventFake, type FakePayload } from '../../events/event-fake.ts'
 import type { EventKey } from '../../events/types.ts'
+import { listEvents, type EventListing } from '../../events/event-listing.ts'
 import { facadeRoot } from '../application-root.ts'
 
 function dispatcher(): Dispatcher {
@@ -50,6 +51,11 @@ function forward<K extends keyof Forwarded>(method: K): Forwarded[K] {
  * ```
  */
 export const Event = {
+  /** The registered events and their listeners, as `artisan event:list --json` prints them. */
+  list(filter?: string): EventListing {
+    const app = facadeRoot()
+    return listEvents(app.make('events'), app.make('events.discovery'), filter)
+  },
   listen: forward('listen'),
   subscribe: forward('subscribe'),
   dispatch: forward('dispatch'),

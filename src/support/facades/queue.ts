@@ -1,4 +1,6 @@
 import type { QueueDriver } from '../../queue/driver.ts'
+import type { JobHookCallback } from '../../queue/job-hooks.ts'
+import type { FailedJob } from '../../queue/failed-job-store.ts'
 import type { QueueManager } from '../../queue/queue-manager.ts'
 import { QueueFake, type PushTarget } from '../../queue/queue-fake.ts'
 import type { PushedJob } from '../../queue/queue-manager.ts'
@@ -33,6 +35,30 @@ export const Queue = {
   async size(queue?: string, connection?: string): Promise<number> {
     const queues = manager()
     return (await queues.connection(connection)).size(queue ?? queues.defaultQueue(connection))
+  },
+  /** Runs `callback` before each job this process's workers take (Laravel's `Queue::before`); the result removes it. */
+  before(callback: JobHookCallback<'before'>): () => void {
+    return manager().jobHooks.add('before', callback)
+  },
+  /** Runs `callback` after each job, whatever its outcome (`report.status`: DONE, RELEASED, FAIL). */
+  after(callback: JobHookCallback<'after'>): () => void {
+    return manager().jobHooks.add('after', callback)
+  },
+  /** Runs `callback` when a job fails for good (it is then in failed jobs). */
+  failing(callback: JobHookCallback<'failing'>): () => void {
+    return manager().jobHooks.add('failing', callback)
+  },
+  /** The failed jobs of every connection, newest first (`artisan queue:failed`). */
+  async failedJobs(): Promise<FailedJob[]> {
+    return (await manager().failedJobs()).all()
+  },
+  /** Pushes a failed job back onto its queue (`artisan queue:retry <id>`); false when there is no such failed job. */
+  async retryFailed(id: string | number): Promise<boolean> {
+    const queues = manager()
+    const job = await (await queues.failedJobs()).find(String(id))
+    if (job === null) return false
+    await queues.retryFailedJob(job)
+    return true
   },
   /** Records pushed jobs instead of sending them; queued listeners then do not run. */
   fake(): QueueFake {
