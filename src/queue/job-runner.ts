@@ -39,14 +39,103 @@ export class JobTimeoutError extends Error {
   override readonly name = 'JobTimeoutError'
 }
 
-interface JobState {
-  readonly context: JobContext
-  released: number | null
-  failed: { error: unknown } | null
+/**
+ * The job a listener is running, as `this.attempts()`, `release()`, `fail()` and `signal` see
+ * it: one object per job with its methods on the prototype, no closures made per job.
+ */
+class RunningJob implements JobContext {
+  released: number | null = null
+  failed: { error: unknown } | null = null
+  private controller: AbortController | null = null
+  /** Why the signal aborts before anyone has read it (the timeout's error); null while running. */
+  private abortReason: { reason: unknown } | null = null
+  private finished = false
+
+  constructor(
+    private readonly attempt: number,
+    private readonly shutdown: AbortSignal,
+  ) {}
+
+  attempts(): number {
+    return this.attempt
+  }
+
+  release(delay: number): void {
+    this.released = Math.max(0, delay)
+  }
+
+  fail(error: unknown): void {
+    this.failed = { error }
+  }
+
+  /**
+   * Made on first read: most listeners never look at it, and an AbortSignal (an EventTarget)
+   * costs more per job than the rest of the pipeline. It aborts on the job's timeout and on the
+   * worker's shutdown, whether those came before or after the first read. (Not
+   * AbortSignal.any: on Node 20 every combined signal stays attached to the long-lived
+   * shutdown signal, and a worker would leak a few KB per job.)
+   */
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      const controller = new AbortController()
+      this.controller = controller
+      if (this.abortReason !== null) controller.abort(this.abortReason.reason)
+      else if (this.shutdown.aborted) controller.abort(this.shutdown.reason)
+      else if (!this.finished) this.shutdown.addEventListener('abort', this, { once: true })
+    }
+    return this.controller.signal
+  }
+
+  /** The shutdown signal's listener (an EventListener object, so no closure per job). */
+  handleEvent(): void {
+    this.controller?.abort(this.shutdown.reason)
+  }
+
+  abort(reason: unknown): void {
+    this.abortReason ??= { reason }
+    this.controller?.abort(reason)
+  }
+
+  finish(): void {
+    this.finished = true
+    if (this.controller !== null) this.shutdown.removeEventListener('abort', this)
+  }
 }
 
-
 type Handler = (event: unknown) => unknown
+
+/** The shutdown signal of a job run outside a worker (the sync driver): never aborts. */
+const NO_SHUTDOWN = new AbortController().signal
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** A job that has not settled after `seconds`: aborts its signal and rejects with a JobTimeoutError. */
+function withDeadline(running: PromiseLike<unknown>, job: RunningJob, seconds: number, displayName: string, logger: Logger): Promise<unknown> {
+  let timedOut = false
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new JobTimeoutError(`${displayName} timed out after ${seconds} s.`)
+      timedOut = true
+      job.abort(error)
+      reject(error)
+    }, seconds * 1000)
+    running.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        // A timed-out handler cannot be killed; it is told through the signal, and its eventual
+        // rejection is logged rather than left unhandled.
+        if (timedOut) logger.warn(`${displayName} failed after its timeout: ${String(error)}`)
+        reject(error)
+      },
+    )
+  })
+}
 
 /**
  * The one pipeline every driver's jobs go through: decode, resolve the listener, run it with
@@ -59,7 +148,7 @@ export class JobRunner {
     private readonly defaults: JobDefaults = { tries: 1, backoff: 0, timeout: 0 },
   ) {}
 
-  async process(job: DeliveredJob, shutdown: AbortSignal = new AbortController().signal): Promise<JobOutcome> {
+  async process(job: DeliveredJob, shutdown: AbortSignal = NO_SHUTDOWN): Promise<JobOutcome> {
     let envelope: JobEnvelope
     let event: unknown
     let handler: Handler
@@ -84,54 +173,21 @@ export class JobRunner {
     }
 
     const timeoutSeconds = envelope.timeout ?? this.defaults.timeout
-    // One controller per job, fed by the worker's shutdown signal. (AbortSignal.any would do,
-    // but on Node 20 every combined signal stays attached to the long-lived shutdown signal:
-    // a worker would leak a few KB per job.)
-    const controller = new AbortController()
-    const forward = () => controller.abort(shutdown.reason)
-    if (shutdown.aborted) forward()
-    else shutdown.addEventListener('abort', forward, { once: true })
-    const state: JobState = {
-      released: null,
-      failed: null,
-      context: {
-        attempts: () => attempt,
-        release: (delay) => void (state.released = Math.max(0, delay)),
-        fail: (error) => void (state.failed = { error }),
-        signal: controller.signal,
-      },
-    }
-
+    const state = new RunningJob(attempt, shutdown)
     let thrown: { error: unknown } | null = null
-    let timedOut = false
-    let timer: NodeJS.Timeout | undefined
     try {
       // The listener instance is this job's alone: its attempts()/release()/fail()/signal read
       // the job from it (no AsyncLocalStorage, whose promise hooks would tax every await).
-      if (instance !== null) instance[JOB_CONTEXT] = state.context
-      const running = Promise.resolve(handler(event))
-      const deadline =
-        timeoutSeconds > 0
-          ? new Promise<never>((_, reject) => {
-              timer = setTimeout(() => {
-                const error = new JobTimeoutError(`${envelope.displayName} timed out after ${timeoutSeconds} s.`)
-                timedOut = true
-                controller.abort(error)
-                reject(error)
-              }, timeoutSeconds * 1000)
-            })
-          : null
-      // A timed-out handler cannot be killed; it is told through the signal, and its eventual
-      // rejection is logged rather than left unhandled.
-      running.catch((error: unknown) => {
-        if (timedOut) this.context.logger.warn(`${envelope.displayName} failed after its timeout: ${String(error)}`)
-      })
-      await (deadline ? Promise.race([running, deadline]) : running)
+      if (instance !== null) instance[JOB_CONTEXT] = state
+      const result = handler(event)
+      // A handler that returned no promise has finished: no timer could have fired while it ran.
+      if (isThenable(result)) {
+        await (timeoutSeconds > 0 ? withDeadline(result, state, timeoutSeconds, envelope.displayName, this.context.logger) : result)
+      }
     } catch (error) {
       thrown = { error }
     } finally {
-      clearTimeout(timer)
-      shutdown.removeEventListener('abort', forward)
+      state.finish()
     }
 
     if (state.failed !== null) return this.fail(job, envelope, event, failedHook, state.failed.error)
@@ -213,8 +269,9 @@ export class JobRunner {
     failedHook: ((event: unknown, error: unknown) => unknown) | null
     instance: Record<symbol, unknown> | null
   } {
+    // Bound functions rather than closures: no function literal is made per job.
     if (envelope.job === 'event') {
-      return { handler: (event) => this.context.dispatchNow(envelope.data.event, event), failedHook: null, instance: null }
+      return { handler: this.context.dispatchNow.bind(this.context, envelope.data.event), failedHook: null, instance: null }
     }
     if (envelope.job === 'broadcast') return { handler: this.broadcastHandler(envelope), failedHook: null, instance: null }
     const name = envelope.data.listener
@@ -229,8 +286,8 @@ export class JobRunner {
     if (typeof method !== 'function') throw new JobFailedError(`Listener "${name}" has no ${found.method}() method.`)
     const failed = instance.failed
     return {
-      handler: (event) => (method as Handler).call(instance, event),
-      failedHook: typeof failed === 'function' ? (event, error) => (failed as (e: unknown, r: unknown) => unknown).call(instance, event, error) : null,
+      handler: (method as Handler).bind(instance),
+      failedHook: typeof failed === 'function' ? (failed as (e: unknown, r: unknown) => unknown).bind(instance) : null,
       instance: instance as Record<symbol, unknown>,
     }
   }
