@@ -56,7 +56,8 @@ const TRANSIENT_RETRIES = 5
  * A loop writes a finished job's outcome together with its next claim (in the same statement on
  * PostgreSQL, the same transaction on MySQL): one commit per job instead of two, which is what
  * bounds throughput. The job stays reserved until then, so a crash in between delivers it again,
- * as it would with a separate write.
+ * as it would with a separate write. On PostgreSQL that commit does not wait for the WAL flush
+ * (see buildStatements: a server crash can only deliver a job again, never lose one).
  *
  * Priority is ignored, as by Laravel's database driver: within a queue, jobs run oldest first.
  */
@@ -65,7 +66,7 @@ export class DatabaseDriver implements QueueDriver {
   private readonly sleepers = new Set<() => void>()
   /** Counts wake-ups, so a consumer can tell that one happened while it was polling. */
   private wakes = 0
-  private quotedTable: string | null = null
+  private sql: Statements | null = null
 
   constructor(
     readonly connection: string,
@@ -222,35 +223,27 @@ export class DatabaseDriver implements QueueDriver {
   private async claimFrom(queue: string, settle: Settlement | null): Promise<Claim | null> {
     const now = Date.now()
     const expired = now - this.config.retryAfter * 1000
-    const table = await this.quoted()
-    const available = `queue = ? and ((reserved_at is null and available_at <= ?) or reserved_at <= ?)`
+    const sql = await this.statements()
     const rows = await this.query(async (knex): Promise<ClaimedRow[]> => {
       if (this.dialect === 'mysql') {
         return knex.transaction(async (trx) => {
-          if (settle !== null) await trx.raw(...this.settlement(settle, table))
-          const [found] = (await trx.raw(`select id, queue, payload, attempts from ${table} where ${available} order by id limit 1 for update skip locked`, [
-            queue,
-            now,
-            expired,
-          ])) as [ClaimedRow[]]
+          if (settle !== null) await trx.raw(...this.settlement(settle, sql))
+          const [found] = (await trx.raw(sql.select, [queue, now, expired])) as [ClaimedRow[]]
           const row = found[0]
           if (row === undefined) return []
-          await trx.raw(`update ${table} set reserved_at = ?, attempts = attempts + 1 where id = ?`, [now, row.id])
+          await trx.raw(sql.reserve, [now, row.id])
           return [{ ...row, attempts: Number(row.attempts) + 1 }]
         })
       }
-      const lock = this.dialect === 'pgsql' ? ' for update skip locked' : ''
-      const claimSql = (extra: string) =>
-        `update ${table} set reserved_at = ?, attempts = attempts + 1 where id = (select id from ${table} where ${available}${extra} order by id limit 1${lock}) returning id, queue, payload, attempts`
       let result: unknown
       if (settle !== null && this.dialect === 'pgsql') {
         // The outcome as a data-modifying WITH clause of the claim itself. A job that outlived
         // retryAfter could be claimable again: never claim the row that clause writes.
-        const [sql, bindings] = this.settlement(settle, table)
-        result = await knex.raw(`with settled as (${sql}) ${claimSql(' and id <> ?')}`, [...bindings, now, queue, now, expired, settle.claim.rowId])
+        const [settleSql, bindings] = this.settlement(settle, sql)
+        result = await knex.raw(`with settled as (${settleSql}) ${sql.claimExcept}`, [...bindings, now, queue, now, expired, settle.claim.rowId])
       } else {
-        if (settle !== null) await knex.raw(...this.settlement(settle, table))
-        result = await knex.raw(claimSql(''), [now, queue, now, expired])
+        if (settle !== null) await knex.raw(...this.settlement(settle, sql))
+        result = await knex.raw(sql.claim, [now, queue, now, expired])
       }
       return this.dialect === 'pgsql' ? (result as { rows: ClaimedRow[] }).rows : (result as ClaimedRow[])
     })
@@ -267,17 +260,17 @@ export class DatabaseDriver implements QueueDriver {
    * The statement carrying out the runner's decision. It also matches our `reserved_at`: if the
    * job outlived retryAfter and another worker took it over, that worker's reservation stands.
    */
-  private settlement({ claim, outcome }: Settlement, table: string): Sql {
+  private settlement({ claim, outcome }: Settlement, sql: Statements): Sql {
     if (outcome.kind === 'release') {
       const availableAt = Date.now() + Math.max(0, Math.round(outcome.delay * 1000))
-      return [`update ${table} set payload = ?, reserved_at = null, available_at = ? where id = ? and reserved_at = ?`, [outcome.payload, availableAt, claim.rowId, claim.reservedAt]]
+      return [sql.release, [outcome.payload, availableAt, claim.rowId, claim.reservedAt]]
     }
-    return [`delete from ${table} where id = ? and reserved_at = ?`, [claim.rowId, claim.reservedAt]]
+    return [sql.delete, [claim.rowId, claim.reservedAt]]
   }
 
   /** Writes an outcome on its own, when no claim follows it. */
   private async settle(settle: Settlement): Promise<void> {
-    const [sql, bindings] = this.settlement(settle, await this.quoted())
+    const [sql, bindings] = this.settlement(settle, await this.statements())
     await this.retryTransient(() => this.query((knex) => knex.raw(sql, bindings)))
   }
 
@@ -321,13 +314,13 @@ export class DatabaseDriver implements QueueDriver {
     for (const wake of [...this.sleepers]) wake()
   }
 
-  /** The table name quoted for this dialect, for the hand-written claim statements. */
-  private async quoted(): Promise<string> {
-    if (this.quotedTable === null) {
+  /** The claim and settle statements for this table and dialect, built once. */
+  private async statements(): Promise<Statements> {
+    if (this.sql === null) {
       const knex = await this.db.connection(this.config.database)
-      this.quotedTable = knex.raw('??', [this.table]).toQuery()
+      this.sql = buildStatements(knex.raw('??', [this.table]).toQuery(), this.dialect)
     }
-    return this.quotedTable
+    return this.sql
   }
 
   private async query<T>(run: (knex: Knex) => Promise<T>): Promise<T> {
@@ -349,6 +342,46 @@ export class DatabaseDriver implements QueueDriver {
         await new Promise((resolve) => setTimeout(resolve, 5 * attempt))
       }
     }
+  }
+}
+
+/** The hand-written statements of the database queue (bindings in the order noted). */
+interface Statements {
+  /** Claims the oldest available job of a queue: now, queue, now, expired. */
+  readonly claim: string
+  /** PostgreSQL: `claim` that skips one row id, after a WITH clause: now, queue, now, expired, id. */
+  readonly claimExcept: string
+  /** MySQL: finds and locks that row (queue, now, expired), then reserves it (now, id). */
+  readonly select: string
+  readonly reserve: string
+  /** Settles a job: id, reservedAt; a release also sets payload, availableAt first. */
+  readonly delete: string
+  readonly release: string
+}
+
+/**
+ * On PostgreSQL the claim (and the outcome written with it) commits asynchronously
+ * (`synchronous_commit` off for that statement's transaction alone, through `set_config`, so
+ * the session and every other statement keep the server's setting): the worker does not wait
+ * for the WAL flush, which halves what a job costs the server. A server crash can lose the last
+ * such commits, which only takes the rows back to an earlier state that still holds the job:
+ * a lost claim leaves it available, a lost delete or release leaves it reserved until
+ * retryAfter. Either way it is delivered again, as at-least-once allows. Pushes are untouched:
+ * a pushed job is as durable as the server makes it.
+ */
+function buildStatements(table: string, dialect: Dialect): Statements {
+  const available = `queue = ? and ((reserved_at is null and available_at <= ?) or reserved_at <= ?)`
+  const lock = dialect === 'pgsql' ? ' for update skip locked' : ''
+  const returning = `returning id, queue, payload, attempts${dialect === 'pgsql' ? `, set_config('synchronous_commit', 'off', true)` : ''}`
+  const claim = (extra: string) =>
+    `update ${table} set reserved_at = ?, attempts = attempts + 1 where id = (select id from ${table} where ${available}${extra} order by id limit 1${lock}) ${returning}`
+  return {
+    claim: claim(''),
+    claimExcept: claim(' and id <> ?'),
+    select: `select id, queue, payload, attempts from ${table} where ${available} order by id limit 1 for update skip locked`,
+    reserve: `update ${table} set reserved_at = ?, attempts = attempts + 1 where id = ?`,
+    delete: `delete from ${table} where id = ? and reserved_at = ?`,
+    release: `update ${table} set payload = ?, reserved_at = null, available_at = ? where id = ? and reserved_at = ?`,
   }
 }
 
