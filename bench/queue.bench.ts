@@ -30,7 +30,11 @@
  *    (sharing one knex pool), and 4 worker processes (as 4 `queue:work` would be), timed from
  *    the start signal to the last listener run. The baseline is a floor: 4 loops in one process
  *    running the driver's own SQL by hand (claim with UPDATE ... RETURNING, then DELETE) with no
- *    Herald pipeline. Every consumer warms up on a few jobs before it is timed.
+ *    Herald pipeline. Every consumer process first warms up on about DB_WARMUP_JOBS jobs (that
+ *    many per process are pushed), as the BullMQ contenders do: V8 spends about a second of CPU
+ *    per process tiering the hot code up, and with the 400 warm-up jobs this used to share among
+ *    all consumers (100 per process) the 4-process figure timed mostly that compilation (1.2 s
+ *    of extra CPU in each process at 10,000 jobs), which a long-running worker pays once.
  *
  * Workers use `artisan queue:work`'s defaults (tries 1, timeout 60 s, memory 512 MB) without
  * the per-job output line. The benchmark exits 0 whatever the targets say (1 only when a
@@ -65,7 +69,8 @@ const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 1_000)
 const DB_JOBS = Number(process.env.BENCH_DB_JOBS ?? 10_000)
 const DB_WORKERS = 4
 const WARMUP_JOBS = 2_000
-const DB_WARMUP_JOBS = 400
+/** Per consumer process: V8 tiers a process's hot code up over its first thousand jobs or so. */
+const DB_WARMUP_JOBS = 2_000
 /** Pushes in flight at once while filling a queue: many requests dispatching side by side. */
 const PUSH_WINDOW = 100
 const CONCURRENCIES = [1, 10] as const
@@ -654,7 +659,8 @@ interface DatabaseStep {
 async function databaseStep(target: DatabaseTarget, role: 'db-herald' | 'db-floor', processes: number, consumers: number): Promise<DatabaseStep> {
   const children = Array.from({ length: processes }, () => newChild({ role, target, consumers }))
   try {
-    await fillTable(target, DB_WARMUP_JOBS)
+    // Each process warms up on its own share, so 4 processes are not timed while still compiling.
+    await fillTable(target, DB_WARMUP_JOBS * processes)
     await withTimeout(Promise.all(children.map((child) => child.call('warmUp'))), 'the database warm-up')
     if ((await remainingRows(target)) !== 0) throw new Error('jobs left after the warm-up')
     const push = await fillTable(target, DB_JOBS)
