@@ -5,6 +5,7 @@ export { Container, type ContainerBindings } from './foundation/container.ts'
 export { Env, type EnvSource } from './foundation/env.ts'
 export {
   defineConfig,
+  defaultEventsConfig,
   ConfigRepository,
   type AppConfig,
   type DatabaseConfig,
@@ -15,7 +16,17 @@ export {
 } from './foundation/config.ts'
 export { createLogger, type Logger, type LogLevel } from './foundation/logger.ts'
 
-export { Dispatcher, type SubscriberInstance, type QueuedListenerGateway } from './events/dispatcher.ts'
+export {
+  Dispatcher,
+  EventValidationError,
+  type SubscriberInstance,
+  type QueuedListenerGateway,
+  type DispatchRecord,
+  type EventMiddleware,
+} from './events/dispatcher.ts'
+export { currentEventContext, withEventContext, type EventContext } from './events/event-context.ts'
+export { ulid } from './support/ulid.ts'
+export { createRedactor, REDACTED, type RedactRule, type Redactor } from './events/redaction.ts'
 export {
   ShouldQueue,
   ShouldBroadcast,

@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { afterCommit, inTransaction } from '../database/transactions.ts'
+import { ulid } from '../support/ulid.ts'
+import { currentEventContext, withEventContext, type EventContext } from './event-context.ts'
 import { FRAMEWORK_CLASS, isShouldBroadcast, isShouldDispatchAfterCommit, isShouldQueue } from './contracts.ts'
 import { Dispatchable, eventClassName } from './dispatchable.ts'
 import { routedMethodName } from './listener.ts'
@@ -43,6 +45,74 @@ export interface BroadcastGateway {
   broadcast(eventName: string, event: object): Promise<unknown>
 }
 
+/** What instrumentation (the event store, metrics, tracing) sees of one dispatch. */
+export interface DispatchRecord {
+  /** A ULID, new for each dispatch. */
+  readonly id: string
+  readonly name: string
+  /** The event object, or the payload of a string event. */
+  readonly event: unknown
+  readonly correlationId: string
+  readonly causationId: string | null
+  readonly occurredAt: Date
+  /** True while `event:replay` re-dispatches a stored event. */
+  readonly replaying: boolean
+  /**
+   * True when a worker runs the listeners of a queued ShouldQueue event: it was dispatched
+   * (and seen by the instrumentation) in the process that queued it, under this same id.
+   */
+  readonly redispatch: boolean
+}
+
+/**
+ * Instrumentation around dispatches, installed with `events.use(...)`: the event store,
+ * metrics, tracing. Without any, the dispatcher takes its plain path and pays nothing.
+ */
+export interface EventMiddleware {
+  /** Names the middleware in errors. */
+  readonly name: string
+  /**
+   * Runs before anything happens to the event: its listeners, queueing, broadcasting, holding
+   * it for a commit. What it throws follows the dispatcher's error policy: with `onError` set
+   * the handler gets it and the dispatch goes on; otherwise the dispatch rejects and nothing runs.
+   */
+  dispatching?(record: DispatchRecord): void | Promise<void>
+  /** The context the event's listeners run in (e.g. with the tracing span in `trace`). */
+  context?(record: DispatchRecord, context: EventContext): EventContext
+  /** Around each listener run in this process: must call `run()` and return what it returns. */
+  listener?(record: DispatchRecord, listener: RegisteredListener, run: () => unknown): unknown
+  /** Once the dispatch has settled; `error` is its rejection, or null. */
+  dispatched?(record: DispatchRecord, error: unknown): void
+}
+
+/** A dispatch under instrumentation: its record and the context its listeners run in. */
+interface Instrumented {
+  readonly record: DispatchRecord
+  readonly context: EventContext
+}
+
+/** A payload schema: zod's `safeParse` (or anything shaped like it). */
+interface PayloadSchema {
+  safeParse(data: unknown): { success: boolean; error?: { issues?: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } }
+}
+
+/** An event's payload failed its class's `static schema`: thrown before any listener runs. */
+export class EventValidationError extends Error {
+  override readonly name = 'EventValidationError'
+
+  constructor(
+    readonly eventName: string,
+    readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>,
+  ) {
+    super(`Event "${eventName}" has an invalid payload: ${issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ')}`)
+  }
+}
+
+/** An event's own data, as its schema sees it: enumerable own properties. */
+function schemaData(event: object): Record<string, unknown> {
+  return { ...event }
+}
+
 /** A class whose `subscribe(events)` registers its own listeners, Laravel style. */
 export interface SubscriberInstance {
   subscribe(events: Dispatcher): void
@@ -72,7 +142,9 @@ interface ResolvedClass {
   readonly afterCommit: boolean
   /** A ShouldBroadcast (or ShouldBroadcastNow) event: broadcast as well as dispatched. */
   readonly broadcast: boolean
-  /** Any of the three: the one flag the hot path reads. */
+  /** The class's `static schema` check, or null without one. */
+  readonly validate: ((event: object) => void) | null
+  /** Any of the four: the one flag the hot path reads. */
   readonly special: boolean
 }
 
@@ -150,6 +222,7 @@ export class Dispatcher {
   private interceptor: DispatchInterceptor | null = null
   private queueGateway: QueuedListenerGateway | null = null
   private broadcaster: BroadcastGateway | null = null
+  private middleware: readonly EventMiddleware[] = []
 
   constructor(private readonly logger: DebugLogger = silentLogger) {}
 
@@ -354,6 +427,17 @@ export class Dispatcher {
     return this.dispatchEvent(typeof event === 'object' && event !== null ? event : eventName, event, false, true)
   }
 
+  /**
+   * Installs instrumentation around every dispatch (see {@link EventMiddleware}); the result
+   * removes it. Middleware runs in the order installed.
+   */
+  use(middleware: EventMiddleware): () => void {
+    this.middleware = [...this.middleware, middleware]
+    return () => {
+      this.middleware = this.middleware.filter((installed) => installed !== middleware)
+    }
+  }
+
   /** The event class last seen under `name`, if any. */
   eventClass(name: string): Function | undefined {
     return this.classes.get(name)
@@ -377,15 +461,84 @@ export class Dispatcher {
         if (this.interceptor !== null && this.interceptor.intercept(name, subject)) {
           return Promise.resolve(halt ? undefined : [])
         }
-        const special = this.dispatchSpecial(resolved, event, payload, halt)
+        if (resolved.validate !== null) {
+          try {
+            resolved.validate(event)
+          } catch (error) {
+            return Promise.reject(error)
+          }
+        }
+        if (this.middleware.length > 0) return this.instrumented(name, subject, resolved, event, payload, halt, now)
+        const special = this.dispatchSpecial(resolved, event, payload, halt, null)
         if (special !== null) return special
-        return this.dispatchListeners(name, subject, entries, event, payload, halt)
+        return this.dispatchListeners(name, subject, entries, event, payload, halt, null)
       }
     }
     if (this.interceptor !== null && this.interceptor.intercept(name, subject)) {
       return Promise.resolve(halt ? undefined : [])
     }
-    return this.dispatchListeners(name, subject, entries, event, payload, halt)
+    if (this.middleware.length > 0) return this.instrumented(name, subject, null, event, payload, halt, now)
+    return this.dispatchListeners(name, subject, entries, event, payload, halt, null)
+  }
+
+  /**
+   * The dispatch path with middleware installed: a record (id, correlation, causation), the
+   * `dispatching` hooks (the store writes here, inside the caller's transaction), then the
+   * usual path with the listeners in the event's context, then the `dispatched` hooks.
+   */
+  private async instrumented(
+    name: string,
+    subject: unknown,
+    resolved: ResolvedClass | null,
+    event: object | string,
+    payload: unknown,
+    halt: boolean,
+    now: boolean,
+  ): Promise<unknown> {
+    const middleware = this.middleware
+    const parent = currentEventContext()
+    // A worker running a queued event's listeners restored the context the event was queued in.
+    const redispatch = now && parent !== undefined && parent.eventId !== null
+    const id = redispatch ? parent.eventId! : ulid()
+    const record: DispatchRecord = {
+      id,
+      name,
+      event: subject,
+      correlationId: redispatch ? parent.correlationId : (parent?.correlationId ?? id),
+      causationId: redispatch ? parent.causationId : (parent?.eventId ?? null),
+      occurredAt: new Date(),
+      replaying: parent?.replaying ?? false,
+      redispatch,
+    }
+    let context: EventContext = { eventId: id, correlationId: record.correlationId, causationId: record.causationId, replaying: record.replaying, trace: parent?.trace }
+    for (const installed of middleware) {
+      if (installed.context !== undefined) context = installed.context(record, context)
+    }
+    const instrumented: Instrumented = { record, context }
+    let error: unknown = null
+    try {
+      for (const installed of middleware) {
+        if (installed.dispatching === undefined) continue
+        try {
+          await installed.dispatching(record)
+        } catch (failure) {
+          const unhandled = await this.handleListenerError(failure, subject, middlewareEntry(installed, name))
+          if (unhandled !== undefined) throw unhandled
+        }
+      }
+      return await withEventContext(context, () => {
+        if (resolved !== null) {
+          const special = this.dispatchSpecial(resolved, event as object, payload, halt, instrumented)
+          if (special !== null) return special
+        }
+        return this.dispatchListeners(name, subject, this.entriesOf(event), event, payload, halt, instrumented)
+      })
+    } catch (failure) {
+      error = failure
+      throw failure
+    } finally {
+      for (const installed of middleware) installed.dispatched?.(record, error)
+    }
   }
 
   /** After the fake's guard: defer, then run the listeners. */
@@ -396,10 +549,11 @@ export class Dispatcher {
     event: object | string,
     payload: unknown,
     halt: boolean,
+    instrumented: Instrumented | null,
   ): Promise<unknown> {
     if (this.deferring > 0 && this.deferred(name, event, payload)) return Promise.resolve(halt ? undefined : [])
     if (entries.length === 0) return Promise.resolve(halt ? undefined : [])
-    return this.invokeListeners(name, subject, entries, halt)
+    return this.invokeListeners(name, subject, entries, halt, instrumented)
   }
 
   /** True when a `defer` scope of this async context holds the dispatch (it is buffered). */
@@ -414,15 +568,17 @@ export class Dispatcher {
    * ShouldDispatchAfterCommit, ShouldBroadcast and ShouldQueue events: held for the commit,
    * broadcast, or queued whole.
    */
-  private dispatchSpecial(resolved: ResolvedClass, event: object, payload: unknown, halt: boolean): Promise<unknown> | null {
+  private dispatchSpecial(resolved: ResolvedClass, event: object, payload: unknown, halt: boolean, instrumented: Instrumented | null): Promise<unknown> | null {
     if (resolved.afterCommit && inTransaction()) {
       // Held for the commit (dropped on rollback); the fake already saw it.
-      const later = () =>
-        this.dispatchSpecial(resolved, event, payload, halt) ??
-        this.dispatchListeners(resolved.name, event, resolved.entries, event, payload, halt)
+      const run = () =>
+        this.dispatchSpecial(resolved, event, payload, halt, instrumented) ??
+        this.dispatchListeners(resolved.name, event, resolved.entries, event, payload, halt, instrumented)
+      // Commit callbacks run in the committer's async context: put the event's back.
+      const later = instrumented === null ? run : () => withEventContext(instrumented.context, run)
       return afterCommit(later).then(() => (halt ? undefined : []))
     }
-    if (resolved.broadcast && this.broadcaster !== null) return this.dispatchBroadcast(resolved, event, payload, halt)
+    if (resolved.broadcast && this.broadcaster !== null) return this.dispatchBroadcast(resolved, event, payload, halt, instrumented)
     if (resolved.queued && this.queueGateway !== null) {
       return this.queueGateway.pushEvent(resolved.name, event).then((id) => (halt ? id : [id]))
     }
@@ -435,13 +591,13 @@ export class Dispatcher {
    * are done. A worker's `dispatchNow` of a queued event does not come here: it was broadcast
    * when it was dispatched.
    */
-  private dispatchBroadcast(resolved: ResolvedClass, event: object, payload: unknown, halt: boolean): Promise<unknown> {
+  private dispatchBroadcast(resolved: ResolvedClass, event: object, payload: unknown, halt: boolean, instrumented: Instrumented | null): Promise<unknown> {
     if (this.deferring > 0 && this.deferred(resolved.name, event, payload)) return Promise.resolve(halt ? undefined : [])
     const broadcasting = this.broadcaster!.broadcast(resolved.name, event)
     const listening =
       resolved.queued && this.queueGateway !== null
         ? this.queueGateway.pushEvent(resolved.name, event).then((id) => (halt ? id : [id]))
-        : this.dispatchListeners(resolved.name, event, resolved.entries, event, payload, halt)
+        : this.dispatchListeners(resolved.name, event, resolved.entries, event, payload, halt, instrumented)
     return Promise.allSettled([broadcasting, listening]).then(([sent, ran]) => {
       if (sent.status === 'fulfilled') {
         if (ran.status === 'rejected') throw ran.reason
@@ -457,6 +613,7 @@ export class Dispatcher {
     event: unknown,
     entries: readonly ListenerEntry[],
     halt: boolean,
+    instrumented: Instrumented | null,
   ): Promise<unknown> {
     this.inflight++
     const responses: unknown[] = []
@@ -467,7 +624,7 @@ export class Dispatcher {
         const entry = entries[i]!
         let response: unknown
         try {
-          response = entry.invoke(name, event)
+          response = instrumented === null ? entry.invoke(name, event) : this.invokeInstrumented(instrumented, entry, name, event)
           if (isThenable(response)) response = await response
         } catch (error) {
           const unhandled = await this.handleListenerError(error, event, entry)
@@ -486,6 +643,19 @@ export class Dispatcher {
     }
     if (failures !== null) throw this.aggregate(name, failures)
     return halt ? halted : responses
+  }
+
+  /** One listener in its event's context, wrapped by the middleware's `listener` hooks, first installed outermost. */
+  private invokeInstrumented(instrumented: Instrumented, entry: ListenerEntry, name: string, event: unknown): unknown {
+    const middleware = this.middleware
+    let run = () => entry.invoke(name, event)
+    for (let i = middleware.length - 1; i >= 0; i--) {
+      const hook = middleware[i]!.listener
+      if (hook === undefined) continue
+      const inner = run
+      run = () => hook.call(middleware[i], instrumented.record, publicView(entry), inner)
+    }
+    return withEventContext(instrumented.context, run)
   }
 
   /** Returns the error to report, or undefined when the `onError` handler took it. */
@@ -626,6 +796,11 @@ export class Dispatcher {
     return entries
   }
 
+  private entriesOf(event: object | string): readonly ListenerEntry[] {
+    if (typeof event === 'string') return this.nameCache.get(event) ?? this.entriesForName(event)
+    return (this.classCache.get(event.constructor) ?? this.resolveClass(event.constructor)).entries
+  }
+
   /** An event class's listeners: its own name's, its parent classes', and matching wildcards. */
   private resolveClass(ctor: Function): ResolvedClass {
     const name = eventClassName(ctor)
@@ -637,13 +812,15 @@ export class Dispatcher {
     const queued = isShouldQueue(ctor)
     const heldForCommit = isShouldDispatchAfterCommit(ctor)
     const broadcast = isShouldBroadcast(ctor)
+    const validate = schemaCheck(name, (ctor as { schema?: unknown }).schema)
     const resolved: ResolvedClass = {
       name,
       entries: this.collect(names, name),
       queued,
       afterCommit: heldForCommit,
       broadcast,
-      special: queued || heldForCommit || broadcast,
+      validate,
+      special: queued || heldForCommit || broadcast || validate !== null,
     }
     this.classes.set(name, ctor)
     this.classCache.set(ctor, resolved)
@@ -657,6 +834,22 @@ export class Dispatcher {
     if (found.length === 0) return EMPTY
     return found.sort((a, b) => a.seq - b.seq)
   }
+}
+
+/** The check a class's `static schema` makes, or null without one. */
+function schemaCheck(eventName: string, schema: unknown): ((event: object) => void) | null {
+  if (schema === null || typeof schema !== 'object' || typeof (schema as Partial<PayloadSchema>).safeParse !== 'function') return null
+  return (event) => {
+    const result = (schema as PayloadSchema).safeParse(schemaData(event))
+    if (result.success) return
+    const issues = (result.error?.issues ?? [{ path: [], message: 'invalid' }]).map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }))
+    throw new EventValidationError(eventName, issues)
+  }
+}
+
+/** How a middleware appears to `onError` when its `dispatching` hook fails. */
+function middlewareEntry(middleware: EventMiddleware, eventName: string): ListenerEntry {
+  return { event: eventName, name: middleware.name, listener: middleware, method: 'dispatching', wildcard: false, queued: false, seq: -1, invoke: () => undefined }
 }
 
 function publicView(entry: ListenerEntry): RegisteredListener {

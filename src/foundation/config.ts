@@ -18,6 +18,44 @@ export interface EventsConfig {
   discovery: boolean
   /** Folders, relative to the application's base path. */
   paths: { events: string; listeners: string; subscribers: string }
+  /** The event store: every dispatched event written to a table (EVENTS_STORE_ENABLED, EVENTS_STORE_TABLE). */
+  store: { enabled: boolean; table: string; connection: string | null }
+  /**
+   * What is masked in stored events, logs and the JSON-lines file: key names (`password`, at
+   * any depth), dotted paths from the payload's root (`card.number`), and regexes tested
+   * against both the key and the dotted path.
+   */
+  redact: ReadonlyArray<string | RegExp>
+  /** Prometheus metrics, served by the web server at `path` (EVENTS_METRICS_ENABLED). */
+  metrics: { enabled: boolean; path: string }
+  /** OpenTelemetry spans through @opentelemetry/api: dispatches, listeners, jobs (EVENTS_TRACING_ENABLED). */
+  tracing: { enabled: boolean }
+  /** The ready-made handlers, each off until configured. */
+  handlers: {
+    /** LogSubscriber: one log line per event (EVENTS_LOG_ENABLED). */
+    log: boolean
+    /** JsonLinesSubscriber: one JSON line per event appended to this file; null for off (EVENTS_JSONL_PATH). */
+    jsonLines: { path: string | null }
+    /** WebhookListener: a queued POST of each event matching `events` to every URL (EVENTS_WEBHOOK_URLS, EVENTS_WEBHOOK_EVENTS). */
+    webhook: { urls: string[]; events: string[] }
+  }
+}
+
+/** The events section's defaults, from the environment: what config/events.ts starts from. */
+export function defaultEventsConfig(env: Env): EventsConfig {
+  return {
+    discovery: env.boolean('EVENTS_DISCOVERY', true),
+    paths: { events: 'app/events', listeners: 'app/listeners', subscribers: 'app/subscribers' },
+    store: { enabled: env.boolean('EVENTS_STORE_ENABLED', false), table: env.string('EVENTS_STORE_TABLE', 'stored_events'), connection: env.get('EVENTS_STORE_CONNECTION') ?? null },
+    redact: env.list('EVENTS_REDACT', ['password', 'password_confirmation', 'token', 'secret', 'authorization', 'api_key']),
+    metrics: { enabled: env.boolean('EVENTS_METRICS_ENABLED', false), path: env.string('EVENTS_METRICS_PATH', '/metrics') },
+    tracing: { enabled: env.boolean('EVENTS_TRACING_ENABLED', false) },
+    handlers: {
+      log: env.boolean('EVENTS_LOG_ENABLED', false),
+      jsonLines: { path: env.get('EVENTS_JSONL_PATH') ?? null },
+      webhook: { urls: env.list('EVENTS_WEBHOOK_URLS', []), events: env.list('EVENTS_WEBHOOK_EVENTS', ['*']) },
+    },
+  }
 }
 
 /** One knex connection in config/database.ts. */
@@ -127,10 +165,7 @@ export function defaultConfig(env: Env): HeraldConfig {
       logLevel: env.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info'),
       providers: [],
     },
-    events: {
-      discovery: env.boolean('EVENTS_DISCOVERY', true),
-      paths: { events: 'app/events', listeners: 'app/listeners', subscribers: 'app/subscribers' },
-    },
+    events: defaultEventsConfig(env),
     database: {
       default: env.string('DB_CONNECTION', 'sqlite'),
       connections: {

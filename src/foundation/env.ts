@@ -49,6 +49,16 @@ export class Env {
     throw new UserError(`${key} must be true or false, got "${raw}".`)
   }
 
+  /** A comma-separated list (`a, b`), trimmed, without empty items. */
+  list(key: string, fallback: readonly string[]): string[] {
+    const raw = this.get(key)
+    if (raw === undefined) return [...fallback]
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)
+  }
+
   /** One of `choices`; anything else is an error that lists them. */
   oneOf<const T extends string>(key: string, choices: readonly T[], fallback: T): T {
     const raw = this.get(key)
