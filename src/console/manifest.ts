@@ -51,6 +51,14 @@ export const commands: readonly CommandDefinition[] = [
     boots: true,
     load: () => import('./commands/event-list.ts'),
   },
+  {
+    name: 'event:show',
+    description: 'Show one event: its description, tags, payload schema, an example payload and its listeners',
+    arguments: [{ name: 'name', description: 'The event name, e.g. OrderPlaced', required: true }],
+    options: [{ flags: '--json', description: 'Output JSON' }],
+    boots: true,
+    load: () => import('./commands/event-show.ts'),
+  },
   // The generators render stubs and write files: they never boot the application.
   {
     name: 'make:event',

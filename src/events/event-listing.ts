@@ -1,7 +1,9 @@
 import { isShouldBroadcast } from './contracts.ts'
+import { UserError } from '../foundation/errors.ts'
+import { closeMatches, describeEvent, type EventDescription } from './event-catalog.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { DiscoveryReport } from './discovery.ts'
-import type { RegisteredListener } from './types.ts'
+import type { EventClass, RegisteredListener } from './types.ts'
 import { isWildcard } from './wildcard.ts'
 
 /** One row of `event:list`. */
@@ -13,7 +15,8 @@ export interface ListedListener {
   readonly queued: boolean
 }
 
-export interface ListedEvent {
+/** One event: its name, its catalog entry (see event-catalog.ts) and its listeners. */
+export interface ListedEvent extends EventDescription {
   readonly event: string
   /** A `ShouldBroadcast` event class. */
   readonly broadcast: boolean
@@ -40,19 +43,43 @@ function listed(listener: RegisteredListener): ListedListener {
  */
 export function listEvents(dispatcher: Dispatcher, discovery: DiscoveryReport, filter?: string): EventListing {
   const registered = dispatcher.getListeners()
-  const names = new Set<string>(discovery.events.keys())
-  for (const name of registered.keys()) if (!isWildcard(name)) names.add(name)
   const keep = (name: string) => filter === undefined || name.includes(filter)
-  const events = [...names]
+  const events = knownEvents(discovery, registered)
     .filter(keep)
-    .sort()
-    .map((name) => ({
-      event: name,
-      broadcast: isShouldBroadcast(discovery.events.get(name)),
-      listeners: dispatcher.getListeners(discovery.events.get(name) ?? name).map(listed),
-    }))
+    .map((name) => listedEvent(dispatcher, discovery, name))
   const wildcards = [...registered]
     .filter(([name]) => isWildcard(name) && keep(name))
-    .map(([name, listeners]) => ({ event: name, broadcast: false, listeners: listeners.map(listed) }))
+    .map(([name, listeners]) => ({ event: name, description: null, tags: [], broadcast: false, listeners: listeners.map(listed), schema: null, example: null }))
   return { events, wildcards }
+}
+
+/** The events discovered in app/events or listened to by name (not wildcard patterns), sorted. */
+function knownEvents(discovery: DiscoveryReport, registered: ReadonlyMap<string, unknown>): string[] {
+  const names = new Set<string>(discovery.events.keys())
+  for (const name of registered.keys()) if (!isWildcard(name)) names.add(name)
+  return [...names].sort()
+}
+
+function listedEvent(dispatcher: Dispatcher, discovery: DiscoveryReport, name: string): ListedEvent {
+  const eventClass = discovery.events.get(name) ?? (dispatcher.eventClass(name) as EventClass | undefined)
+  const { description, tags, schema, example } = describeEvent(eventClass)
+  return {
+    event: name,
+    description,
+    tags,
+    broadcast: isShouldBroadcast(eventClass),
+    listeners: dispatcher.getListeners(eventClass ?? name).map(listed),
+    schema,
+    example,
+  }
+}
+
+/**
+ * One known event by its exact name (`event:show`), or a UserError naming the close matches.
+ */
+export function showEvent(dispatcher: Dispatcher, discovery: DiscoveryReport, name: string): ListedEvent {
+  const known = knownEvents(discovery, dispatcher.getListeners())
+  if (known.includes(name)) return listedEvent(dispatcher, discovery, name)
+  const close = closeMatches(name, known)
+  throw new UserError(`Event "${name}" is not known${close.length > 0 ? `: did you mean ${close.join(', ')}?` : ' (see artisan event:list).'}`)
 }

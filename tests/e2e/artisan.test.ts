@@ -25,6 +25,15 @@ function artisan(args: string[], env: Record<string, string> = {}, cwd = project
   })
 }
 
+/** The demo's OrderPlaced listeners as event:list and event:show print them. */
+const orderPlacedListeners = [
+  '  ⇂ NotifyWarehouse (queued)',
+  '  ⇂ ReserveStock',
+  '  ⇂ SendOrderConfirmation (queued)',
+  '  ⇂ AuditSubscriber (wildcard *)',
+  '  ⇂ DashboardSubscriber (wildcard *)',
+]
+
 describe('bin/artisan', () => {
   it('event:list prints the demo app’s events with their discovered listeners', async () => {
     const run = await artisan(['event:list'])
@@ -33,11 +42,7 @@ describe('bin/artisan', () => {
     expect(run.stdout).toBe(
       [
         'OrderPlaced (broadcast)',
-        '  ⇂ NotifyWarehouse (queued)',
-        '  ⇂ ReserveStock',
-        '  ⇂ SendOrderConfirmation (queued)',
-        '  ⇂ AuditSubscriber (wildcard *)',
-        '  ⇂ DashboardSubscriber (wildcard *)',
+        ...orderPlacedListeners,
         'UserRegistered',
         '  ⇂ SendWelcomeEmail',
         '  ⇂ AuditSubscriber (wildcard *)',
@@ -57,16 +62,64 @@ describe('bin/artisan', () => {
       events: [
         {
           event: 'UserRegistered',
+          description: null,
+          tags: [],
           broadcast: false,
           listeners: [
             { name: 'SendWelcomeEmail', method: null, pattern: null, queued: false },
             { name: 'AuditSubscriber', method: null, pattern: '*', queued: false },
             { name: 'DashboardSubscriber', method: null, pattern: '*', queued: false },
           ],
+          schema: null,
+          example: null,
         },
       ],
       wildcards: [],
     })
+  })
+
+  it('event:list --json gives each event’s catalog entry: description, tags, JSON Schema, example', async () => {
+    const run = await artisan(['event:list', '--json', '--event', 'OrderPlaced'])
+    expect(run.code).toBe(0)
+    const [placed] = JSON.parse(run.stdout).events
+    expect(placed).toMatchObject({
+      event: 'OrderPlaced',
+      description: 'A customer placed an order; dispatched once the order is committed',
+      tags: ['orders', 'checkout'],
+      broadcast: true,
+      schema: { type: 'object', required: ['orderId', 'userId', 'items', 'total', 'email'] },
+      example: { orderId: 1, userId: 1, items: [{ sku: 'BOOK-1', quantity: 1 }], total: 1, email: 'ada@example.test' },
+    })
+    expect(placed.listeners[0]).toEqual({ name: 'NotifyWarehouse', method: null, pattern: null, queued: true })
+  })
+
+  it('event:show prints one event: description, tags, listeners, schema and example payload', async () => {
+    const [text, json] = await Promise.all([artisan(['event:show', 'OrderPlaced']), artisan(['event:show', 'OrderPlaced', '--json'])])
+    expect(text.stderr).toBe('')
+    expect(text.code).toBe(0)
+    expect(text.stdout).toContain(
+      [
+        'OrderPlaced (broadcast)',
+        '  A customer placed an order; dispatched once the order is committed',
+        '  Tags: orders, checkout',
+        '',
+        'Listeners',
+        ...orderPlacedListeners,
+        '',
+        'Payload schema',
+        '  {',
+        '    "$schema": "https://json-schema.org/draft/2020-12/schema",',
+      ].join('\n'),
+    )
+    expect(text.stdout).toContain('Example payload\n  {\n    "orderId": 1,')
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({ event: 'OrderPlaced', example: { total: 1 } })
+  })
+
+  it('event:show of an unknown event names the close ones, on one line, exit 1', async () => {
+    const [close, far] = await Promise.all([artisan(['event:show', 'OrderPlace']), artisan(['event:show', 'Nothing'])])
+    expect(close).toEqual({ code: 1, stdout: '', stderr: 'Event "OrderPlace" is not known: did you mean OrderPlaced?\n' })
+    expect(far).toEqual({ code: 1, stdout: '', stderr: 'Event "Nothing" is not known (see artisan event:list).\n' })
   })
 
   it('about boots the app and shows it with its events', async () => {

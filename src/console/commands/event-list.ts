@@ -3,7 +3,8 @@ import { listEvents, type ListedListener } from '../../events/event-listing.ts'
 import type { CommandHandler } from '../command.ts'
 import type { Output } from '../output.ts'
 
-function describe(listener: ListedListener, output: Output): string {
+/** One listener's line under its event; shared with `event:show`. */
+export function describeListener(listener: ListedListener, output: Output): string {
   const method = listener.method ? `@${listener.method}` : ''
   const via = listener.pattern ? output.paint(` (wildcard ${listener.pattern})`, 'dim') : ''
   const queued = listener.queued ? output.paint(' (queued)', 'cyan') : ''
@@ -20,11 +21,11 @@ export function printEventList(app: Application, output: Output, filter?: string
   for (const { event, broadcast, listeners } of listing.events) {
     output.line(`${output.paint(event, 'yellow')}${broadcast ? output.paint(' (broadcast)', 'cyan') : ''}`)
     if (listeners.length === 0) output.line(output.paint('  (no listeners)', 'dim'))
-    for (const listener of listeners) output.line(describe(listener, output))
+    for (const listener of listeners) output.line(describeListener(listener, output))
   }
   for (const { event, listeners } of listing.wildcards) {
     output.line(`${output.paint(event, 'cyan')} ${output.paint('(wildcard)', 'dim')}`)
-    for (const listener of listeners) output.line(describe({ ...listener, pattern: null }, output))
+    for (const listener of listeners) output.line(describeListener({ ...listener, pattern: null }, output))
   }
 }
 
