@@ -71,15 +71,15 @@ export function decodeValue(value: unknown, registry: EventClassRegistry): unkno
       if (ctor === undefined) {
         throw new PayloadDecodeError(`Event class "${tagged.name}" is not registered: is it exported from app/events?`)
       }
-      return Object.assign(Object.create(ctor.prototype as object) as object, decodeFields(tagged.v, registry))
+      return decodeFields(tagged.v, registry, Object.create(ctor.prototype as object) as Record<string, unknown>)
     }
     default:
       throw new PayloadDecodeError(`Unknown value tag "${String((record as { $t: unknown }).$t)}" in the payload.`)
   }
 }
 
-function decodeFields(fields: Record<string, unknown>, registry: EventClassRegistry): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [key, field] of Object.entries(fields)) out[key] = decodeValue(field, registry)
+/** Decodes each field of a parsed JSON object into `out`. for...in: no entry arrays per field (JSON.parse makes only own, enumerable keys). */
+function decodeFields(fields: Record<string, unknown>, registry: EventClassRegistry, out: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const key in fields) out[key] = decodeValue(fields[key], registry)
   return out
 }
