@@ -32,3 +32,28 @@ export function currentEventContext(): EventContext | undefined {
 export function withEventContext<T>(context: Partial<EventContext> & { correlationId: string }, fn: () => T): T {
   return storage.run({ eventId: null, causationId: null, replaying: false, ...context }, fn)
 }
+
+/** The context a queued job carries in its envelope, so its worker continues the chain. */
+export interface CarriedContext {
+  readonly eventId: string | null
+  readonly correlationId: string
+  readonly causationId: string | null
+  /** The W3C `traceparent` of the span that queued the job, when tracing is on. */
+  readonly traceparent?: string
+}
+
+let traceparentOf: ((trace: unknown) => string | undefined) | null = null
+
+/** @internal Tracing installs how an EventContext's `trace` becomes a `traceparent`. */
+export function useTraceparent(serialize: ((trace: unknown) => string | undefined) | null): void {
+  traceparentOf = serialize
+}
+
+/** What a job pushed now should carry: the current context, or undefined outside any. */
+export function carriedContext(): CarriedContext | undefined {
+  const context = storage.getStore()
+  if (context === undefined) return undefined
+  const traceparent = traceparentOf !== null && context.trace !== undefined ? traceparentOf(context.trace) : undefined
+  const carried = { eventId: context.eventId, correlationId: context.correlationId, causationId: context.causationId }
+  return traceparent === undefined ? carried : { ...carried, traceparent }
+}

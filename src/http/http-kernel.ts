@@ -92,6 +92,13 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     broadcastingAuthRoute(options.channels, resolveUser),
   )
   express.get('/health', healthRoute(app))
+  if (app.bound('events.metrics')) {
+    const metrics = app.make('events.metrics')
+    express.get(app.config.get('events').metrics.path, async (_request: Request, response: Response) => {
+      const { contentType, body } = await metrics.scrape()
+      response.type(contentType).send(body)
+    })
+  }
   const routes = createExpress.Router()
   express.use(routes)
   express.use((request: Request, _response: Response, next: NextFunction) => next(new HttpError(404, `No route for ${request.method} ${request.path}.`)))

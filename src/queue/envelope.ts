@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { carriedContext, type CarriedContext } from '../events/event-context.ts'
 import { decodeValue, encodeValue, PayloadDecodeError, type EventClassRegistry } from './serializer.ts'
 
 /**
@@ -38,14 +39,19 @@ export interface JobEnvelope {
   readonly retryUntil: number | null
   /** Epoch milliseconds. */
   readonly createdAt: number
+  /**
+   * The event context it was pushed in (correlation id, causing event, trace parent), when
+   * there was one: the worker runs the job in it, so the chain and the trace continue.
+   */
+  readonly context?: CarriedContext
 }
 
-export type EnvelopeInput = Omit<JobEnvelope, 'uuid' | 'attempts' | 'exceptions' | 'createdAt' | 'data'> & {
+export type EnvelopeInput = Omit<JobEnvelope, 'uuid' | 'attempts' | 'exceptions' | 'createdAt' | 'data' | 'context'> & {
   readonly data: { readonly listener?: string; readonly method?: string | null; readonly event: string; readonly payload: unknown }
 }
 
 export function createEnvelope(input: EnvelopeInput, registry: EventClassRegistry): JobEnvelope {
-  return {
+  const envelope: JobEnvelope = {
     ...input,
     uuid: randomUUID(),
     data: { ...input.data, payload: encodeValue(input.data.payload, registry) },
@@ -53,6 +59,8 @@ export function createEnvelope(input: EnvelopeInput, registry: EventClassRegistr
     exceptions: 0,
     createdAt: Date.now(),
   }
+  const context = carriedContext()
+  return context === undefined ? envelope : { ...envelope, context }
 }
 
 /** A stored payload's job name for lists and logs, even when it cannot be decoded. */

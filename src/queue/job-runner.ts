@@ -1,5 +1,6 @@
 import type { BroadcastMessage } from '../broadcasting/contracts.ts'
 import { JOB_CONTEXT, type JobContext } from '../events/contracts.ts'
+import { withEventContext } from '../events/event-context.ts'
 import type { Logger } from '../foundation/logger.ts'
 import type { DeliveredJob, JobOutcome } from './driver.ts'
 import { decodePayload, parseEnvelope, type JobEnvelope } from './envelope.ts'
@@ -27,6 +28,12 @@ export interface JobRunnerContext {
   deliverBroadcast?(message: BroadcastMessage): Promise<void>
   failedJobs(): Promise<FailedJobStore>
   readonly logger: Logger
+  /**
+   * Wraps each job's run (tracing: the job's span, a child of the span that queued it). Must
+   * call `run` (with the trace context the job's own dispatches should continue) and return
+   * what it returns.
+   */
+  readonly instrumentJob?: (envelope: JobEnvelope, run: (trace?: unknown) => unknown) => unknown
 }
 
 /** A job that failed for good with a reason (no retry), e.g. an unknown listener. */
@@ -179,7 +186,7 @@ export class JobRunner {
       // The listener instance is this job's alone: its attempts()/release()/fail()/signal read
       // the job from it (no AsyncLocalStorage, whose promise hooks would tax every await).
       if (instance !== null) instance[JOB_CONTEXT] = state
-      const result = handler(event)
+      const result = envelope.context === undefined && this.context.instrumentJob === undefined ? handler(event) : this.runInContext(envelope, handler, event)
       // A handler that returned no promise has finished: no timer could have fired while it ran.
       if (isThenable(result)) {
         await (timeoutSeconds > 0 ? withDeadline(result, state, timeoutSeconds, envelope.displayName, this.context.logger) : result)
@@ -196,6 +203,26 @@ export class JobRunner {
       return { kind: 'done' }
     }
     return this.afterException(job, envelope, event, failedHook, attempt, thrown.error)
+  }
+
+  /**
+   * Runs the handler in the event context the job was pushed in (its events continue the
+   * chain: same correlation id, caused by the event that queued the job), inside the
+   * instrumentation's wrapper when there is one.
+   */
+  private runInContext(envelope: JobEnvelope, handler: Handler, event: unknown): unknown {
+    const carried = envelope.context
+    const run = (trace?: unknown) =>
+      withEventContext(
+        {
+          correlationId: carried?.correlationId ?? envelope.uuid,
+          eventId: carried?.eventId ?? null,
+          causationId: carried?.causationId ?? null,
+          ...(trace === undefined ? {} : { trace }),
+        },
+        () => handler(event),
+      )
+    return this.context.instrumentJob === undefined ? run() : this.context.instrumentJob(envelope, run)
   }
 
   private afterException(

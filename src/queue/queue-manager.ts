@@ -14,7 +14,7 @@ import type { QueueDriver } from './driver.ts'
 import { createEnvelope, type JobEnvelope } from './envelope.ts'
 import type { FailedJob, FailedJobStore } from './failed-job-store.ts'
 import { JobHooks } from './job-hooks.ts'
-import { JobRunner, type JobDefaults } from './job-runner.ts'
+import { JobRunner, type JobDefaults, type JobRunnerContext } from './job-runner.ts'
 import { resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
 import type { EventClassRegistry } from './serializer.ts'
 
@@ -76,6 +76,7 @@ export class QueueManager implements QueuedListenerGateway {
   readonly registry: EventClassRegistry
   /** `Queue.before/after/failing` callbacks, run by this process's workers around each job. */
   readonly jobHooks: JobHooks
+  private jobInstrument: JobRunnerContext['instrumentJob'] | null = null
 
   constructor(private readonly deps: QueueManagerDependencies) {
     this.jobHooks = new JobHooks(() => deps.logger)
@@ -128,6 +129,14 @@ export class QueueManager implements QueuedListenerGateway {
     return this.deps.failedJobs()
   }
 
+  /**
+   * @internal Tracing installs its wrapper around every job the runners made from now on run
+   * (the job's span); null removes it.
+   */
+  instrumentJobs(instrument: NonNullable<JobRunnerContext['instrumentJob']> | null): void {
+    this.jobInstrument = instrument
+  }
+
   /** The job pipeline for a connection's jobs. */
   runner(connection: string, defaults?: JobDefaults): JobRunner {
     return new JobRunner(
@@ -139,6 +148,7 @@ export class QueueManager implements QueuedListenerGateway {
         ...(this.broadcaster !== null && { deliverBroadcast: this.broadcaster.deliver.bind(this.broadcaster) }),
         failedJobs: () => this.deps.failedJobs(),
         logger: this.deps.logger,
+        ...(this.jobInstrument !== null && { instrumentJob: this.jobInstrument }),
       },
       defaults,
     )

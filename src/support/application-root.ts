@@ -4,6 +4,7 @@ import { EventServiceProvider } from '../events/event-service-provider.ts'
 import { DatabaseServiceProvider } from '../database/database-service-provider.ts'
 import { QueueServiceProvider } from '../queue/queue-service-provider.ts'
 import { BroadcastServiceProvider } from '../broadcasting/broadcast-service-provider.ts'
+import { ObservabilityServiceProvider } from '../events/observability-service-provider.ts'
 import { setStaticDispatchTarget } from '../events/dispatchable.ts'
 
 /** The framework's own providers, registered before the application's. */
@@ -12,6 +13,7 @@ export const frameworkProviders: ServiceProviderClass[] = [
   DatabaseServiceProvider,
   QueueServiceProvider,
   BroadcastServiceProvider,
+  ObservabilityServiceProvider,
 ]
 
 /** An application with the framework's providers. It backs the facades once booted. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { bootApplication, createApplication, createMigrator, type Application, type Knex } from 'herald'
 import { createApplicationHttpKernel, type HttpKernel } from '../../src/http/http-kernel.ts'
-import { Worker } from '../../src/queue/worker.ts'
+import { testWorker } from '../support/test-worker.ts'
 import { inventory } from '../../app/services/inventory.ts'
 import { freshDatabase, type FreshDatabase } from '../support/fresh-database.ts'
 
@@ -71,17 +71,7 @@ async function counts() {
 }
 
 async function work(until: () => Promise<boolean>): Promise<void> {
-  const worker = new Worker(app.make('queue'), {
-    connection: 'database',
-    queues: ['default'],
-    concurrency: 1,
-    defaults: { tries: 1, backoff: 0, timeout: 30 },
-    sleep: 0.05,
-    stopWhenEmpty: false,
-    maxJobs: 0,
-    maxTime: 0,
-    memory: 0,
-  })
+  const worker = testWorker(app.make('queue'))
   const running = worker.run()
   try {
     await expect.poll(until, { timeout: 20_000, interval: 50 }).toBe(true)

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Dispatchable, Listener, ShouldQueue, createApplication, type Application, type QueueOptions } from 'herald'
 import { Migrator } from '../../src/database/migrator.ts'
 import { Worker } from '../../src/queue/worker.ts'
+import { freshDatabase, type FreshDatabase } from '../support/fresh-database.ts'
 import { projectRoot } from '../support/project-copy.ts'
 
 interface DriverCase {
@@ -32,9 +33,10 @@ class Ping extends Dispatchable {
   }
 }
 
-/** A fresh application on the case's database and queue connection, tables migrated. */
-async function bootCase(driver: DriverCase): Promise<Application> {
+/** A fresh application on the case's database (one of its own) and queue connection, tables migrated. */
+async function bootCase(driver: DriverCase): Promise<{ app: Application; database: FreshDatabase | null }> {
   const base = mkdtempSync(join(tmpdir(), 'herald-conformance-'))
+  const database = driver.db === 'sqlite' ? null : await freshDatabase(driver.db)
   const app = createApplication({
     basePath: base,
     envFile: false,
@@ -42,16 +44,15 @@ async function bootCase(driver: DriverCase): Promise<Application> {
     env: {
       LOG_LEVEL: 'silent',
       DB_CONNECTION: driver.db,
-      DB_DATABASE: driver.db === 'sqlite' ? join(base, 'database.sqlite') : 'test',
+      DB_DATABASE: database === null ? join(base, 'database.sqlite') : (database.connection as { database: string }).database,
       QUEUE_CONNECTION: driver.queue,
       QUEUE_PREFIX: `conformance-${process.pid}-${Date.now()}`,
     },
   })
   await app.boot()
   const knex = await app.make('db').connection()
-  for (const table of ['jobs', 'failed_jobs', 'migrations', 'migrations_lock']) await knex.schema.dropTableIfExists(table)
   await new Migrator(knex, join(projectRoot, 'database', 'migrations')).latest()
-  return app
+  return { app, database }
 }
 
 function elapsedGaps(times: readonly number[]): number[] {
@@ -60,14 +61,16 @@ function elapsedGaps(times: readonly number[]): number[] {
 
 describe.each(cases.map((driver) => [driver.name, driver] as const))('queue conformance: %s', (_name, driver) => {
   let app: Application
+  let database: FreshDatabase | null = null
   const workers: Worker[] = []
 
   beforeAll(async () => {
-    app = await bootCase(driver)
+    ;({ app, database } = await bootCase(driver))
   })
   afterAll(async () => {
     await Promise.all(workers.map((worker) => worker.stop()))
-    await app.shutdown()
+    await app?.shutdown()
+    await database?.drop()
   })
 
   /** Starts a worker on the case's connection (nothing to start on sync). */

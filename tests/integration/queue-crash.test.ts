@@ -6,13 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createApplication } from 'herald'
+import { freshDatabase } from '../support/fresh-database.ts'
 import { copyProject } from '../support/project-copy.ts'
 
 interface CrashCase {
   readonly name: string
   readonly env: Record<string, string>
+  readonly server?: 'pgsql' | 'mysql'
 }
 
 const JOBS = 60
@@ -20,8 +22,9 @@ const run = `${process.pid}-${Date.now()}`
 
 const cases: CrashCase[] = [
   { name: 'database on SQLite', env: { DB_CONNECTION: 'sqlite', DB_DATABASE: 'database/crash.sqlite', QUEUE_CONNECTION: 'database' } },
-  { name: 'database on PostgreSQL', env: { DB_CONNECTION: 'pgsql', DB_DATABASE: 'test', QUEUE_CONNECTION: 'database' } },
-  { name: 'database on MariaDB', env: { DB_CONNECTION: 'mysql', DB_DATABASE: 'test', QUEUE_CONNECTION: 'database' } },
+  // DB_DATABASE: a database of the test's own (freshDatabase), set in the test.
+  { name: 'database on PostgreSQL', env: { DB_CONNECTION: 'pgsql', QUEUE_CONNECTION: 'database' }, server: 'pgsql' },
+  { name: 'database on MariaDB', env: { DB_CONNECTION: 'mysql', QUEUE_CONNECTION: 'database' }, server: 'mysql' },
   { name: 'bullmq on Redis', env: { DB_CONNECTION: 'sqlite', DB_DATABASE: 'database/crash.sqlite', QUEUE_CONNECTION: 'bullmq', QUEUE_PREFIX: `crash-${run}` } },
 ]
 
@@ -82,8 +85,11 @@ describe.each(cases.map((c) => [c.name, c] as const))('a worker killed mid-job: 
   it('loses no job: a second worker completes them all', async () => {
     const queue = `crash-${run}-${crash.name.replace(/\W+/g, '-')}`
     const log = join(copy.root, `${queue}.log`)
+    const database = crash.server === undefined ? null : await freshDatabase(crash.server)
+    onTestFinished(() => database?.drop())
     const env = {
       ...crash.env,
+      ...(database !== null && { DB_DATABASE: (database.connection as { database: string }).database }),
       LOG_LEVEL: 'silent',
       CRASH_LOG: log,
       // Re-deliver a dead worker's jobs quickly (database: retry_after; bullmq: stall checks).

@@ -1,0 +1,140 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { QueueManager } from '../queue/queue-manager.ts'
+import type { EventMiddleware } from './dispatcher.ts'
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** How long a queue's size may take when Prometheus scrapes before it is left out. */
+const DEPTH_TIMEOUT_MS = 1_000
+
+/**
+ * Prometheus metrics (prom-client) of this process, in a registry of their own:
+ *
+ * - `herald_events_dispatched_total{event}`
+ * - `herald_listener_duration_seconds{event,listener,outcome}`: outcome `success`, `error`, or
+ *   `queued` (the time to queue it; the job is counted below)
+ * - `herald_jobs_processed_total{connection,queue,job,status}`: status DONE, RELEASED or FAIL
+ * - `herald_jobs_failed_total{connection,queue,job}`: jobs that failed for good
+ * - `herald_queue_depth{connection,queue}`: jobs waiting, read at each scrape
+ */
+export class EventMetrics {
+  readonly registry = new Registry()
+  private readonly dispatched: Counter<'event'>
+  private readonly duration: Histogram<'event' | 'listener' | 'outcome'>
+  private readonly processed: Counter<'connection' | 'queue' | 'job' | 'status'>
+  private readonly failed: Counter<'connection' | 'queue' | 'job'>
+  /** The queues whose depth is reported: each connection's default queue, and every queue a job came from. */
+  private readonly queues = new Map<string, Set<string>>()
+
+  constructor(private readonly queue: QueueManager | null) {
+    const registers = [this.registry]
+    this.dispatched = new Counter({ name: 'herald_events_dispatched_total', help: 'Events dispatched, by name.', labelNames: ['event'], registers })
+    this.duration = new Histogram({
+      name: 'herald_listener_duration_seconds',
+      help: 'Time each listener took, by event, listener and outcome.',
+      labelNames: ['event', 'listener', 'outcome'],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    })
+    this.processed = new Counter({
+      name: 'herald_jobs_processed_total',
+      help: 'Jobs run by this process, by connection, queue, job and status.',
+      labelNames: ['connection', 'queue', 'job', 'status'],
+      registers,
+    })
+    this.failed = new Counter({ name: 'herald_jobs_failed_total', help: 'Jobs that failed for good, by connection, queue and job.', labelNames: ['connection', 'queue', 'job'], registers })
+    const metrics = this
+    new Gauge({
+      name: 'herald_queue_depth',
+      help: 'Jobs waiting, by connection and queue.',
+      labelNames: ['connection', 'queue'],
+      registers,
+      async collect() {
+        this.reset()
+        for (const [connection, queue, size] of await metrics.depths()) this.set({ connection, queue }, size)
+      },
+    })
+    if (queue !== null) {
+      queue.jobHooks.add('after', (job) => {
+        this.watch(job.connection, job.queue)
+        this.processed.inc({ connection: job.connection, queue: job.queue, job: job.name, status: job.status })
+      })
+      queue.jobHooks.add('failing', (job) => this.failed.inc({ connection: job.connection, queue: job.queue, job: job.name }))
+    }
+  }
+
+  /** The dispatcher middleware: counts dispatches and times listeners. */
+  middleware(): EventMiddleware {
+    return {
+      name: 'EventMetrics',
+      dispatching: (record) => {
+        if (!record.redispatch && !record.replaying) this.dispatched.inc({ event: record.name })
+      },
+      listener: (record, listener, run) => {
+        const start = performance.now()
+        const observe = (outcome: string) => this.duration.observe({ event: record.name, listener: listener.name, outcome }, (performance.now() - start) / 1000)
+        const ok = listener.queued ? 'queued' : 'success'
+        let result: unknown
+        try {
+          result = run()
+        } catch (error) {
+          observe('error')
+          throw error
+        }
+        if (!isThenable(result)) {
+          observe(ok)
+          return result
+        }
+        return Promise.resolve(result).then(
+          (value) => {
+            observe(ok)
+            return value
+          },
+          (error: unknown) => {
+            observe('error')
+            throw error
+          },
+        )
+      },
+    }
+  }
+
+  /** The text Prometheus scrapes, and its content type. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+
+  private watch(connection: string, queue: string): void {
+    let queues = this.queues.get(connection)
+    if (queues === undefined) this.queues.set(connection, (queues = new Set()))
+    queues.add(queue)
+  }
+
+  private async depths(): Promise<Array<[string, string, number]>> {
+    const manager = this.queue
+    if (manager === null) return []
+    if (manager.settings().driver !== 'sync') this.watch(manager.defaultConnection, manager.defaultQueue())
+    const sizes = await Promise.all(
+      [...this.queues].flatMap(([connection, queues]) =>
+        [...queues].map(async (queue): Promise<[string, string, number] | null> => {
+          let timer: NodeJS.Timeout | undefined
+          try {
+            const size = await Promise.race([
+              manager.connection(connection).then((driver) => driver.size(queue)),
+              new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), DEPTH_TIMEOUT_MS))),
+            ])
+            return [connection, queue, size]
+          } catch {
+            // A connection that is down is left out of this scrape; /health says it is down.
+            return null
+          } finally {
+            clearTimeout(timer)
+          }
+        }),
+      ),
+    )
+    return sizes.filter((entry): entry is [string, string, number] => entry !== null)
+  }
+}

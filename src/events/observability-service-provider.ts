@@ -1,0 +1,46 @@
+import { ServiceProvider } from '../foundation/service-provider.ts'
+import { useTraceparent } from './event-context.ts'
+import type { EventMetrics } from './metrics.ts'
+
+declare module '../foundation/container.ts' {
+  interface ContainerBindings {
+    /** Prometheus metrics, bound when `events.metrics.enabled` (EVENTS_METRICS_ENABLED). */
+    'events.metrics': EventMetrics
+  }
+}
+
+/**
+ * Metrics (prom-client) and tracing (OpenTelemetry), each switched on in config/events.ts
+ * (`metrics.enabled`, `tracing.enabled`). Off, nothing is loaded and the dispatcher keeps its
+ * plain path. prom-client and @opentelemetry/api are imported only when switched on.
+ */
+export class ObservabilityServiceProvider extends ServiceProvider {
+  private readonly undo: Array<() => void> = []
+
+  override async boot(): Promise<void> {
+    const config = this.app.config.get('events')
+    const events = this.app.make('events')
+    const queue = this.app.bound('queue') ? this.app.make('queue') : null
+    if (config.metrics.enabled) {
+      const { EventMetrics } = await import('./metrics.ts')
+      const metrics = new EventMetrics(queue)
+      this.app.instance('events.metrics', metrics)
+      this.undo.push(events.use(metrics.middleware()))
+    }
+    if (config.tracing.enabled) {
+      const { EventTracing, traceparentOf } = await import('./tracing.ts')
+      const tracing = new EventTracing()
+      this.undo.push(events.use(tracing.middleware()))
+      useTraceparent(traceparentOf)
+      this.undo.push(() => useTraceparent(null))
+      if (queue !== null) {
+        queue.instrumentJobs(tracing.instrumentJob)
+        this.undo.push(() => queue.instrumentJobs(null))
+      }
+    }
+  }
+
+  override shutdown(): void {
+    for (const undo of this.undo.splice(0).reverse()) undo()
+  }
+}
