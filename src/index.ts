@@ -28,6 +28,17 @@ export { currentEventContext, withEventContext, type EventContext } from './even
 export { ulid } from './support/ulid.ts'
 export { createRedactor, REDACTED, type RedactRule, type Redactor } from './events/redaction.ts'
 export {
+  EventStore,
+  type StoredEvent,
+  type StreamEvent,
+  type AppendResult,
+  type ExpectedVersion,
+  type StoredEventFilter,
+} from './events/store/event-store.ts'
+export { ConcurrencyError } from './events/store/concurrency-error.ts'
+export { EventReplayer, type ReplayOptions, type ReplayStep, type ReplaySummary } from './events/store/event-replayer.ts'
+export { AggregateRoot } from './support/aggregate-root.ts'
+export {
   ShouldQueue,
   ShouldBroadcast,
   ShouldBroadcastNow,
@@ -45,6 +56,11 @@ export { Listener, Subscriber, routedMethodName, type ListenerBase, type Subscri
 export { EventFake, restoreAllFakes, type FakeOptions, type FakePayload, type RecordedDispatch } from './events/event-fake.ts'
 export type { DiscoveryReport } from './events/discovery.ts'
 export type { EventListing, ListedEvent, ListedListener } from './events/event-listing.ts'
+export type { EventDescription, JsonSchema } from './events/event-catalog.ts'
+export { LogSubscriber } from './events/handlers/log-subscriber.ts'
+export { JsonLinesSubscriber, type JsonLinesOptions } from './events/handlers/json-lines-subscriber.ts'
+export { WebhookListener, WebhookSubscriber, WEBHOOK_DELIVERY, type WebhookDelivery, type WebhookOptions } from './events/handlers/webhook-listener.ts'
+export type { EventDocument } from './events/handlers/event-document.ts'
 export type {
   EventsList,
   EventClass,

@@ -42,6 +42,32 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/event-clear.ts'),
   },
   {
+    name: 'event:history',
+    description: 'List the events in the event store, newest first',
+    options: [
+      { flags: '--event <names>', description: 'Only these events (comma separated)' },
+      { flags: '--since <date>', description: 'Only events from this ISO date or time on' },
+      { flags: '--until <date>', description: 'Only events up to this ISO date or time' },
+      { flags: '--limit <n>', description: 'At most this many (default 50)' },
+      { flags: '--json', description: 'Output JSON' },
+    ],
+    boots: true,
+    load: () => import('./commands/event-history.ts'),
+  },
+  {
+    name: 'event:replay',
+    description: 'Dispatch stored events again, oldest first, to their listeners (not stored again)',
+    options: [
+      { flags: '--from <id|date>', description: 'From this event id (or ISO date) on, inclusive' },
+      { flags: '--to <id|date>', description: 'Up to this event id (or ISO date), inclusive' },
+      { flags: '--event <names>', description: 'Only these events (comma separated)' },
+      { flags: '--listener <name>', description: 'Run only this listener' },
+      { flags: '--dry-run', description: 'List what would be replayed' },
+    ],
+    boots: true,
+    load: () => import('./commands/event-replay.ts'),
+  },
+  {
     name: 'event:list',
     description: "List the application's events and listeners",
     options: [

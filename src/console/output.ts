@@ -22,6 +22,24 @@ export class Output {
     this.streams.stdout.write(`${text}\n`)
   }
 
+  /** Writes without a newline: a progress bar redrawn with `\r`. */
+  write(text: string): void {
+    this.streams.stdout.write(text)
+  }
+
+  /** True when stdout is a terminal: progress is drawn in place, not printed line by line. */
+  get interactive(): boolean {
+    return this.streams.stdout.isTTY === true
+  }
+
+  /** A table: a painted header, then each row, columns padded to their widest cell. */
+  table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): void {
+    const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)))
+    const format = (row: readonly string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()
+    this.line(this.paint(format(header), 'yellow'))
+    for (const row of rows) this.line(format(row))
+  }
+
   error(text: string): void {
     this.streams.stderr.write(`${this.paint(text, 'red')}\n`)
   }

@@ -125,6 +125,8 @@ type Invoker = (eventName: string, event: unknown) => unknown
 interface ListenerEntry extends RegisteredListener {
   readonly seq: number
   readonly invoke: Invoker
+  /** Runs the listener here and now, even a queued one: what a replay calls. */
+  readonly direct: Invoker
 }
 
 interface WildcardEntry {
@@ -428,6 +430,30 @@ export class Dispatcher {
   }
 
   /**
+   * Runs an event's listeners again, as `artisan event:replay` does with stored events: in this
+   * process (queued listeners too, inline, in order), without broadcasting or queueing the event
+   * or holding it for a commit; only the listener named `options.listener` (`SendReceipt`, or
+   * `OrderSubscriber@handleOrderPlaced`) when given. Run it inside
+   * `withEventContext({ correlationId, replaying: true }, ...)` so that the instrumentation (the
+   * event store) and the listeners can tell a replay.
+   *
+   * ```ts
+   * await withEventContext({ correlationId: stored.correlationId, replaying: true }, () =>
+   *   events.replay('OrderPlaced', event, { listener: 'UpdateSalesReport' }))
+   * ```
+   */
+  replay(eventName: string, event: unknown, options: { readonly listener?: string } = {}): Promise<unknown[]> {
+    const classEvent = typeof event === 'object' && event !== null && eventClassName(event.constructor) === eventName
+    const key = classEvent ? (event as object) : eventName
+    const only = options.listener
+    const entries = this.entriesOf(key)
+      .filter((entry) => only === undefined || entry.name === only || label(entry.name, entry.method) === only)
+      .map((entry) => ({ ...entry, invoke: entry.direct }))
+    if (this.middleware.length > 0) return this.instrumented(eventName, event, null, key, event, false, false, entries) as Promise<unknown[]>
+    return this.dispatchListeners(eventName, event, entries, key, event, false, null) as Promise<unknown[]>
+  }
+
+  /**
    * Installs instrumentation around every dispatch (see {@link EventMiddleware}); the result
    * removes it. Middleware runs in the order installed.
    */
@@ -494,6 +520,8 @@ export class Dispatcher {
     payload: unknown,
     halt: boolean,
     now: boolean,
+    /** The listeners to run instead of the event's (a replay's selection). */
+    listeners?: readonly ListenerEntry[],
   ): Promise<unknown> {
     const middleware = this.middleware
     const parent = currentEventContext()
@@ -531,7 +559,7 @@ export class Dispatcher {
           const special = this.dispatchSpecial(resolved, event as object, payload, halt, instrumented)
           if (special !== null) return special
         }
-        return this.dispatchListeners(name, subject, this.entriesOf(event), event, payload, halt, instrumented)
+        return this.dispatchListeners(name, subject, listeners ?? this.entriesOf(event), event, payload, halt, instrumented)
       })
     } catch (failure) {
       error = failure
@@ -753,6 +781,7 @@ export class Dispatcher {
     const entry: ListenerEntry = {
       ...view,
       seq: this.seq++,
+      direct,
       invoke: view.queued
         ? (eventName, event) =>
             this.queueGateway !== null ? this.queueGateway.push(view, eventName, event) : direct(eventName, event)
@@ -849,7 +878,7 @@ function schemaCheck(eventName: string, schema: unknown): ((event: object) => vo
 
 /** How a middleware appears to `onError` when its `dispatching` hook fails. */
 function middlewareEntry(middleware: EventMiddleware, eventName: string): ListenerEntry {
-  return { event: eventName, name: middleware.name, listener: middleware, method: 'dispatching', wildcard: false, queued: false, seq: -1, invoke: () => undefined }
+  return { event: eventName, name: middleware.name, listener: middleware, method: 'dispatching', wildcard: false, queued: false, seq: -1, invoke: () => undefined, direct: () => undefined }
 }
 
 function publicView(entry: ListenerEntry): RegisteredListener {

@@ -2,24 +2,44 @@ import { ServiceProvider } from '../foundation/service-provider.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { emptyDiscovery, registerDiscovered, scanEvents, type DiscoveryReport } from './discovery.ts'
 import { readEventCache } from './event-cache.ts'
+import { createRedactor } from './redaction.ts'
+import { EventStore } from './store/event-store.ts'
+import { storeMiddleware } from './store/store-middleware.ts'
 
 declare module '../foundation/container.ts' {
   interface ContainerBindings {
     events: Dispatcher
     'events.discovery': DiscoveryReport
+    'events.store': EventStore
   }
 }
 
-/** Binds the dispatcher and, at boot, registers what discovery finds in app/. */
+/**
+ * Binds the dispatcher and the event store (streams work whenever its table exists); at boot,
+ * registers what discovery finds in app/ and, with EVENTS_STORE_ENABLED, installs the
+ * middleware that writes every dispatched event to the store.
+ */
 export class EventServiceProvider extends ServiceProvider {
   override register(): void {
     // The logger is read at each note: boot may replace it once .env is loaded.
     this.app.singleton('events', () => new Dispatcher({ debug: (message) => this.app.logger.debug(message) }))
+    this.app.singleton('events.store', () => {
+      const config = this.app.config.get('events')
+      return new EventStore({
+        database: () => this.app.make('db'),
+        connection: config.store.connection,
+        table: config.store.table,
+        registry: this.app.make('queue').registry,
+        redact: createRedactor(config.redact),
+        events: this.app.make('events'),
+      })
+    })
   }
 
   /** Registers from the event cache when there is one (`artisan event:cache`), else scans. */
   override async boot(): Promise<void> {
     const config = this.app.config.get('events')
+    if (config.store.enabled) this.app.make('events').use(storeMiddleware(this.app.make('events.store')))
     if (!config.discovery) {
       this.app.instance('events.discovery', emptyDiscovery)
       return

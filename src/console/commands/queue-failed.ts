@@ -14,11 +14,7 @@ const queueFailed: CommandHandler = async ({ app, options, output }) => {
     return 0
   }
   const rows = jobs.map((job) => [String(job.id), job.connection, job.queue, jobDisplayName(job.payload), job.failedAt.toISOString()])
-  const header = ['ID', 'Connection', 'Queue', 'Class', 'Failed At']
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)))
-  const format = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()
-  output.line(output.paint(format(header), 'yellow'))
-  for (const row of rows) output.line(format(row))
+  output.table(['ID', 'Connection', 'Queue', 'Class', 'Failed At'], rows)
   return 0
 }
 

@@ -1,0 +1,35 @@
+import type { StoredEvent } from '../../events/store/event-store.ts'
+import type { CommandHandler } from '../command.ts'
+import type { Output } from '../output.ts'
+import { checkRange, parseDate, parseLimit, parseNames } from '../stored-event-input.ts'
+
+/** The table `event:history` and `event:replay --dry-run` print. */
+export function printStoredEvents(output: Output, events: readonly StoredEvent[]): void {
+  output.table(
+    ['ID', 'Time', 'Name', 'Correlation'],
+    events.map((event) => [event.id, event.occurredAt.toISOString(), event.name, event.correlationId]),
+  )
+}
+
+/** `artisan event:history`: the latest stored events, newest first. */
+const eventHistory: CommandHandler = async ({ app, options, output }) => {
+  if (!app) throw new Error('event:history needs the booted application')
+  const since = parseDate(options.since, '--since')
+  const until = parseDate(options.until, '--until')
+  checkRange(since, until, '--since and --until')
+  const filter = { events: parseNames(options.event), since, until, limit: parseLimit(options.limit, 50), order: 'desc' as const }
+  const events = await app.make('events.store').history(filter)
+  if (options.json === true) {
+    output.json(events)
+    return 0
+  }
+  if (events.length === 0) {
+    output.line('No stored events.')
+    if (!app.config.get('events').store.enabled) output.line(output.paint('The event store is off: set EVENTS_STORE_ENABLED=true to record every dispatched event.', 'dim'))
+    return 0
+  }
+  printStoredEvents(output, events)
+  return 0
+}
+
+export default eventHistory

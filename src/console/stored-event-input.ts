@@ -1,0 +1,53 @@
+import { UserError } from '../foundation/errors.ts'
+import { ulidTime } from '../support/ulid.ts'
+
+/** What `event:history` and `event:replay` accept: checked here, so bad input is one line and exit 1. */
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
+
+/** `--event=a,b`: the names, or undefined when not given. */
+export function parseNames(value: unknown): string[] | undefined {
+  if (typeof value !== 'string') return undefined
+  const names = value.split(',').map((name) => name.trim()).filter((name) => name.length > 0)
+  if (names.length === 0) throw new UserError('--event needs at least one event name, e.g. --event=OrderPlaced,UserRegistered.')
+  return names
+}
+
+/** An ISO 8601 date or date-time (`2026-11-23`, `2026-11-23T10:00:00Z`). */
+export function parseDate(value: unknown, option: string): Date | undefined {
+  if (value === undefined) return undefined
+  const text = String(value)
+  const time = ISO_DATE.test(text) ? Date.parse(text) : Number.NaN
+  if (Number.isNaN(time)) throw new UserError(`${option} must be an ISO date such as 2026-11-23 or 2026-11-23T10:00:00Z, got "${text}".`)
+  return new Date(time)
+}
+
+/**
+ * `--from` / `--to` of a replay: an event id, or an ISO date turned into the first (`--from`) or
+ * last (`--to`) id of that millisecond, since ULIDs begin with their time.
+ */
+export function parseBound(value: unknown, option: '--from' | '--to'): string | undefined {
+  if (value === undefined) return undefined
+  const text = String(value)
+  if (ULID.test(text)) return text.toUpperCase()
+  if (!ISO_DATE.test(text) || Number.isNaN(Date.parse(text))) {
+    throw new UserError(`${option} must be an event id (from event:history) or an ISO date such as 2026-11-23T10:00:00Z, got "${text}".`)
+  }
+  return ulidTime(Date.parse(text)) + (option === '--from' ? '0' : 'Z').repeat(16)
+}
+
+/** `--limit`: a positive whole number. */
+export function parseLimit(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  const limit = Number(value)
+  if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit must be a positive whole number, got "${String(value)}".`)
+  return limit
+}
+
+/** Checks that `since` is not after `until`. */
+export function checkRange(since: Date | undefined, until: Date | undefined, names: string): void {
+  if (since !== undefined && until !== undefined && since.getTime() > until.getTime()) {
+    throw new UserError(`${names}: the start is after the end.`)
+  }
+}
