@@ -21,6 +21,7 @@ import {
   type Knex,
   type ReplayStep,
 } from 'herald'
+import { runArtisan } from '../../src/console/kernel.ts'
 import { freshDatabase, type Dialect, type FreshDatabase } from '../support/fresh-database.ts'
 import { projectRoot } from '../support/project-copy.ts'
 
@@ -348,6 +349,34 @@ describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the event store on %s', (d
       expect(steps.map((step) => step.outcome)).toEqual(['failed', 'replayed', 'replayed', 'skipped'])
       expect(String(steps[0]!.error)).toContain('projection broke')
       expect(String(steps[3]!.error)).toContain('Event class "Vanished" is not registered')
+    })
+
+    it('artisan event:replay on a terminal draws one progress bar in place, failures printed above it', async () => {
+      await seed(2)
+      let stdout = ''
+      const code = await runArtisan(['event:replay'], {
+        cwd: projectRoot,
+        streams: { stdout: { write: (text: string) => (stdout += text), isTTY: true }, stderr: { write: () => true } },
+        boot: async () => {
+          // Its own application: the command shuts it down when done.
+          const other = makeApp(database)
+          await other.boot()
+          other.make('events').listen(Replayable, function Fails(event: Replayable) {
+            if (event.n === 2) throw new Error('projection broke')
+          })
+          return other
+        },
+      })
+      expect(code).toBe(1)
+      const [, failedId] = (await store.history()).map((event) => event.id)
+      expect(stdout.split('\r')).toEqual([
+        '',
+        `[${'.'.repeat(30)}] 0/3`,
+        `[${'#'.repeat(10)}${'.'.repeat(20)}] 1/3`,
+        `\u001b[2K  ${failedId} Replayable \u001b[31mFAIL\u001b[0m  1 listener failed for event "Replayable": Fails (projection broke)\n`,
+        `[${'#'.repeat(20)}${'.'.repeat(10)}] 2/3`,
+        `[${'#'.repeat(30)}] 3/3\nReplayed 2, failed 1.\n`,
+      ])
     })
 
     it('stops after the event in hand when aborted, naming the next one; --from it resumes', async () => {

@@ -23,11 +23,12 @@ function describe(step: ReplayStep, output: Output): string | null {
  * On a terminal, one bar redrawn in place (failures printed above it); otherwise one line per
  * event, for logs.
  */
-function progress(output: Output, total: number): { step: (step: ReplayStep) => void; end: () => void } {
+function progress(output: Output, total: number): { step: (step: ReplayStep) => void; note: (text: string) => void; end: () => void } {
   let done = 0
   if (!output.interactive) {
     return {
       step: (step) => output.line(describe(step, output) ?? `  ${step.stored.id} ${step.stored.name} ${output.paint('DONE', 'green')}`),
+      note: (text) => output.line(text),
       end: () => {},
     }
   }
@@ -35,14 +36,19 @@ function progress(output: Output, total: number): { step: (step: ReplayStep) => 
     const filled = total === 0 ? BAR_WIDTH : Math.round((done / total) * BAR_WIDTH)
     output.write(`\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${total}`)
   }
+  const above = (line: string) => {
+    output.write(`\r\u001b[2K${line}\n`)
+    draw()
+  }
   draw()
   return {
     step: (step) => {
       done++
       const line = describe(step, output)
-      if (line !== null) output.write(`\r\u001b[2K${line}\n`)
-      draw()
+      if (line === null) draw()
+      else above(line)
     },
+    note: above,
     end: () => output.write('\n'),
   }
 }
@@ -83,10 +89,13 @@ const eventReplay: CommandHandler = async ({ app, options, output }) => {
     return 0
   }
   const abort = new AbortController()
-  const stop = () => abort.abort()
+  const bar = progress(output, total)
+  const stop = () => {
+    if (!abort.signal.aborted) bar.note('Stopping after the event in hand…')
+    abort.abort()
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
-  const bar = progress(output, total)
   try {
     const summary = await new EventReplayer(store, events).replay({ ...filter, ...(listener !== undefined && { listener }), signal: abort.signal, onEvent: bar.step })
     bar.end()
