@@ -92,24 +92,27 @@ describe('event listing', () => {
     const events = new Dispatcher()
     const report = await discoverEvents(events, paths, shop)
     events.listen('orphan.event', function lonely() {})
+    // Events that declare nothing for the catalog list null description, schema and example.
+    const plain = { description: null, tags: [], schema: null, example: null }
     expect(listEvents(events, report)).toEqual({
       events: [
         {
           event: 'OrderPlaced',
+          ...plain,
           broadcast: false,
           listeners: [
             { name: 'RecordOrder', method: null, pattern: null, queued: false },
             { name: 'OrderAudit', method: 'handleOrderPlaced', pattern: null, queued: false },
           ],
         },
-        { event: 'orders.cancelled', broadcast: false, listeners: [
+        { event: 'orders.cancelled', ...plain, broadcast: false, listeners: [
           { name: 'CancelNote', method: null, pattern: null, queued: false },
           { name: 'Everything', method: null, pattern: 'orders.*', queued: false },
           { name: 'OrderAudit', method: 'handleOrdersCancelled', pattern: null, queued: false },
         ] },
-        { event: 'orphan.event', broadcast: false, listeners: [{ name: 'lonely', method: null, pattern: null, queued: false }] },
+        { event: 'orphan.event', ...plain, broadcast: false, listeners: [{ name: 'lonely', method: null, pattern: null, queued: false }] },
       ],
-      wildcards: [{ event: 'orders.*', broadcast: false, listeners: [{ name: 'Everything', method: null, pattern: 'orders.*', queued: false }] }],
+      wildcards: [{ event: 'orders.*', ...plain, broadcast: false, listeners: [{ name: 'Everything', method: null, pattern: 'orders.*', queued: false }] }],
     })
     expect(listEvents(events, report, 'orphan').events.map((e) => e.event)).toEqual(['orphan.event'])
   })
