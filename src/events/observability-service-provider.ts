@@ -1,11 +1,14 @@
 import { ServiceProvider } from '../foundation/service-provider.ts'
 import { useTraceparent } from './event-context.ts'
 import type { EventMetrics } from './metrics.ts'
+import type { EventTracing } from './tracing.ts'
 
 declare module '../foundation/container.ts' {
   interface ContainerBindings {
     /** Prometheus metrics, bound when `events.metrics.enabled` (EVENTS_METRICS_ENABLED). */
     'events.metrics': EventMetrics
+    /** The tracer's spans, bound when `events.tracing.enabled` (EVENTS_TRACING_ENABLED). */
+    'events.tracing': EventTracing
   }
 }
 
@@ -30,6 +33,7 @@ export class ObservabilityServiceProvider extends ServiceProvider {
     if (config.tracing.enabled) {
       const { EventTracing, traceparentOf } = await import('./tracing.ts')
       const tracing = new EventTracing()
+      this.app.instance('events.tracing', tracing)
       this.undo.push(events.use(tracing.middleware()))
       useTraceparent(traceparentOf)
       this.undo.push(() => useTraceparent(null))

@@ -68,6 +68,19 @@ export class EventTracing {
     return this.tracer.startSpan(name, { kind, attributes }, parent)
   }
 
+  /** A server span for an HTTP request, continuing the caller's `traceparent`; `trace` is the context to run the request in. */
+  requestSpan(name: string, traceparent: string | undefined, attributes: Attributes): { span: Span; trace: Context } {
+    const parent = contextFromTraceparent(traceparent)
+    const span = this.start(name, SpanKind.SERVER, parent, attributes)
+    return { span, trace: trace.setSpan(parent, span) }
+  }
+
+  endRequestSpan(span: Span, status: number): void {
+    span.setAttribute('http.status_code', status)
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+    span.end()
+  }
+
   /** The dispatcher middleware: dispatch and listener spans. */
   middleware(): EventMiddleware {
     return {

@@ -13,6 +13,7 @@ import type { Application } from '../foundation/application.ts'
 import { broadcastingAuthRoute } from './broadcasting-auth-route.ts'
 import { csrfProtection } from './csrf.ts'
 import { healthRoute } from './health.ts'
+import { requestContext } from './request-context.ts'
 import { HttpError, ValidationError } from './http-error.ts'
 import type { RouteRegistrar } from './routes.ts'
 import { ViewFactory } from './views.ts'
@@ -66,6 +67,8 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   express.disable('x-powered-by')
   // Echo's X-Socket-ID, so that broadcast(event).toOthers() in a request leaves the sender out.
   express.use(socketIdMiddleware())
+  // A correlation id (and, with tracing on, a span) per request, for what it dispatches.
+  express.use(requestContext(() => (app.bound('events.tracing') ? app.make('events.tracing') : null)))
   const server = createServer(express)
   const echo = new EchoServer({
     httpServer: server,
@@ -184,13 +187,27 @@ async function loadApplicationRoutes(app: Application, kernel: HttpKernel): Prom
   if (file === undefined) return
   const module = (await import(pathToFileURL(file).href)) as { default?: unknown }
   if (typeof module.default !== 'function') throw new Error(`${file} must export default defineRoutes(({ web, api }) => { ... }).`)
-  const web = createExpress.Router()
-  web.use(createExpress.urlencoded({ extended: false }), createExpress.json(), csrfProtection())
-  const api = createExpress.Router()
-  api.use(createExpress.json())
+  const web = groupRouter([createExpress.urlencoded({ extended: false }), createExpress.json(), csrfProtection()])
+  const api = groupRouter([createExpress.json()])
   await (module.default as RouteRegistrar)({ web, api, app })
   kernel.routes.use('/api', api)
   kernel.routes.use(web)
+}
+
+type Middleware = (request: Request, response: Response, next: NextFunction) => void
+
+/**
+ * A router whose routes each run `middleware` first, as a Laravel middleware group: a request
+ * that matches none of its routes passes through untouched (a POST elsewhere is not refused
+ * for its CSRF token, it reaches its own route or the 404).
+ */
+function groupRouter(middleware: Middleware[]): Router {
+  const router = createExpress.Router()
+  for (const method of ['get', 'post', 'put', 'patch', 'delete', 'options', 'head', 'all'] as const) {
+    const add = router[method].bind(router) as (path: unknown, ...handlers: unknown[]) => Router
+    ;(router as unknown as Record<string, unknown>)[method] = (path: unknown, ...handlers: unknown[]) => add(path, ...middleware, ...handlers)
+  }
+  return router
 }
 
 function escapeHtml(text: string): string {

@@ -1,7 +1,11 @@
 import type { Router } from 'express'
 import type { Application } from '../foundation/application.ts'
 
-/** The route groups app/http/routes.ts fills, as Laravel's routes/web.php and routes/api.php. */
+/**
+ * The route groups app/http/routes.ts fills, as Laravel's routes/web.php and routes/api.php.
+ * A group's middleware runs for the group's own routes only (`web.get`, `web.post`, …);
+ * `web.use(...)` adds middleware for every request that reaches the group.
+ */
 export interface RouteGroups {
   /**
    * Pages and forms, mounted at `/`: JSON and form bodies parsed, CSRF-protected (a POST must

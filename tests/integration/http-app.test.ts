@@ -170,6 +170,10 @@ describe('POST /orders', () => {
     expect(noCookie.status).toBe(419)
     expect(await noCookie.text()).toContain('<p>CSRF token mismatch.</p>')
     expect(await counts()).toEqual({ orders: 0, jobs: 0, outbox: 0 })
+    // The web group's CSRF check is its routes' own: a POST to no route is a 404.
+    const nowhere = await postJson('/nowhere', {})
+    expect(nowhere.status).toBe(404)
+    expect(await nowhere.json()).toEqual({ message: 'No route for POST /nowhere.' })
   })
 
   it('takes JSON from other programs at /api/orders without a CSRF token', async () => {

@@ -4,7 +4,8 @@
  */
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { json as expressJson } from 'express'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   Dispatchable,
   Listener,
@@ -147,31 +148,92 @@ describe('tracing', () => {
   })
 })
 
+describe('requests', () => {
+  it("run in the caller's correlation id and trace: request span, then event, listener, job", async () => {
+    const kernel = await createApplicationHttpKernel(app)
+    kernel.routes.post('/test/orders', expressJson(), async (request, response) => {
+      await app.make('events').dispatch(new OrderPlaced((request.body as { id: number }).id))
+      response.status(201).json({ ok: true })
+    })
+    const { port } = await kernel.listen(0, '127.0.0.1')
+    try {
+      exporter.reset()
+      records.length = 0
+      const caller = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) }
+      const response = await fetch(`http://127.0.0.1:${port}/test/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-correlation-id': 'checkout-77', traceparent: `00-${caller.traceId}-${caller.spanId}-01` },
+        body: JSON.stringify({ id: 5 }),
+      })
+      expect(response.status).toBe(201)
+      expect(response.headers.get('x-correlation-id')).toBe('checkout-77')
+      await work()
+      expect(records.find((record) => record.name === 'OrderPlaced')).toMatchObject({ correlationId: 'checkout-77', causationId: null })
+      expect(records.find((record) => record.name === 'ReceiptSent')).toMatchObject({ correlationId: 'checkout-77' })
+      await vi.waitFor(() => spanNamed(exporter.getFinishedSpans(), 'HTTP POST'))
+      const spans = exporter.getFinishedSpans()
+      const request = spanNamed(spans, 'HTTP POST')
+      expect(request.parentSpanContext?.spanId).toBe(caller.spanId)
+      expect(request.attributes['http.status_code']).toBe(201)
+      expect(spanNamed(spans, 'event OrderPlaced').parentSpanContext?.spanId).toBe(request.spanContext().spanId)
+      expect(spanNamed(spans, 'job SendReceipt').spanContext().traceId).toBe(caller.traceId)
+
+      // Without the header, each request gets a correlation id of its own.
+      const plain = await fetch(`http://127.0.0.1:${port}/health`)
+      expect(plain.headers.get('x-correlation-id')).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/)
+    } finally {
+      await kernel.close()
+    }
+  })
+})
+
 describe('metrics', () => {
   it('serves Prometheus metrics: dispatches, listener durations by outcome, jobs, queue depth', async () => {
     const kernel = await createApplicationHttpKernel(app)
     const { port } = await kernel.listen(0, '127.0.0.1')
-    try {
-      // Two jobs left waiting for the depth gauge.
-      await app.make('events').dispatch(new OrderPlaced(20))
-      await app.make('events').dispatch(new OrderPlaced(21))
+    const scrape = async () => {
       const response = await fetch(`http://127.0.0.1:${port}/metrics`)
       expect(response.status).toBe(200)
       expect(response.headers.get('content-type')).toContain('text/plain')
       const text = await response.text()
-      const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1])
-      // OrderPlaced 1, 2, 13, -1, 20, 21 in this file; the worker sent receipts for 1, 2 and 13.
-      expect(value(/^herald_events_dispatched_total\{event="OrderPlaced"\} (\d+)$/m)).toBe(6)
-      expect(value(/^herald_events_dispatched_total\{event="ReceiptSent"\} (\d+)$/m)).toBe(3)
-      // A worker's re-dispatch of a queued event is not a second dispatch.
-      expect(value(/^herald_events_dispatched_total\{event="ImportFinished"\} (\d+)$/m)).toBe(1)
-      expect(value(/^herald_listener_duration_seconds_count\{event="OrderPlaced",listener="Audit",outcome="error"\} (\d+)$/m)).toBe(1)
-      expect(value(/^herald_listener_duration_seconds_count\{event="OrderPlaced",listener="Audit",outcome="success"\} (\d+)$/m)).toBe(5)
-      expect(value(/^herald_listener_duration_seconds_count\{event="OrderPlaced",listener="SendReceipt",outcome="queued"\} (\d+)$/m)).toBe(6)
-      expect(value(/^herald_jobs_processed_total\{connection="database",queue="default",job="SendReceipt",status="DONE"\} (\d+)$/m)).toBe(3)
-      expect(value(/^herald_jobs_processed_total\{connection="database",queue="default",job="SendReceipt",status="FAIL"\} (\d+)$/m)).toBe(1)
-      expect(value(/^herald_jobs_failed_total\{connection="database",queue="default",job="SendReceipt"\} (\d+)$/m)).toBe(1)
-      expect(value(/^herald_queue_depth\{connection="database",queue="default"\} (\d+)$/m)).toBe(2)
+      return (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0)
+    }
+    const series = {
+      placed: /^herald_events_dispatched_total\{event="OrderPlaced"\} (\d+)$/m,
+      receipts: /^herald_events_dispatched_total\{event="ReceiptSent"\} (\d+)$/m,
+      imports: /^herald_events_dispatched_total\{event="ImportFinished"\} (\d+)$/m,
+      auditError: /^herald_listener_duration_seconds_count\{event="OrderPlaced",listener="Audit",outcome="error"\} (\d+)$/m,
+      auditOk: /^herald_listener_duration_seconds_count\{event="OrderPlaced",listener="Audit",outcome="success"\} (\d+)$/m,
+      queued: /^herald_listener_duration_seconds_count\{event="OrderPlaced",listener="SendReceipt",outcome="queued"\} (\d+)$/m,
+      done: /^herald_jobs_processed_total\{connection="database",queue="default",job="SendReceipt",status="DONE"\} (\d+)$/m,
+      fail: /^herald_jobs_processed_total\{connection="database",queue="default",job="SendReceipt",status="FAIL"\} (\d+)$/m,
+      failed: /^herald_jobs_failed_total\{connection="database",queue="default",job="SendReceipt"\} (\d+)$/m,
+      depth: /^herald_queue_depth\{connection="database",queue="default"\} (\d+)$/m,
+    }
+    try {
+      const before = await scrape()
+      const events = app.make('events')
+      await events.dispatch(new OrderPlaced(30))
+      await expect(events.dispatch(new OrderPlaced(13))).rejects.toThrow('unlucky')
+      await events.dispatch(new OrderPlaced(-1))
+      await events.dispatch(new ImportFinished(1))
+      await work()
+      // Two jobs left waiting for the depth gauge.
+      await events.dispatch(new OrderPlaced(40))
+      await events.dispatch(new OrderPlaced(41))
+      const after = await scrape()
+      const delta = (key: keyof typeof series) => after(series[key]) - before(series[key])
+      expect(delta('placed')).toBe(5)
+      // The worker sent receipts for 30 and 13; its re-dispatch of ImportFinished is not a second dispatch.
+      expect(delta('receipts')).toBe(2)
+      expect(delta('imports')).toBe(1)
+      expect(delta('auditError')).toBe(1)
+      expect(delta('auditOk')).toBe(4)
+      expect(delta('queued')).toBe(5)
+      expect(delta('done')).toBe(2)
+      expect(delta('fail')).toBe(1)
+      expect(delta('failed')).toBe(1)
+      expect(after(series.depth)).toBe(2)
     } finally {
       await kernel.close()
     }
