@@ -523,6 +523,8 @@ export class Dispatcher {
     /** The listeners to run instead of the event's (a replay's selection). */
     listeners?: readonly ListenerEntry[],
   ): Promise<unknown> {
+    // A deferred dispatch is seen by the middleware once, when `defer` releases it.
+    if (this.deferring > 0 && this.deferred(name, event, payload)) return halt ? undefined : []
     const middleware = this.middleware
     const parent = currentEventContext()
     // A worker running a queued event's listeners restored the context the event was queued in.

@@ -81,6 +81,21 @@ describe('event middleware', () => {
     expect(currentEventContext()).toBeUndefined()
   })
 
+  it('sees a deferred dispatch once, when defer() releases it', async () => {
+    const events = new Dispatcher()
+    const mw = recorder()
+    events.use(mw)
+    const ran: string[] = []
+    events.listen('ping', () => void ran.push('listener'))
+    await events.defer(async () => {
+      await events.dispatch('ping', {})
+      expect(mw.records).toEqual([])
+      expect(ran).toEqual([])
+    })
+    expect(mw.records.map((record) => record.name)).toEqual(['ping'])
+    expect(ran).toEqual(['listener'])
+  })
+
   it('takes the correlation id a request or a job set', async () => {
     const events = new Dispatcher()
     const mw = recorder()
