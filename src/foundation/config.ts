@@ -36,8 +36,12 @@ export interface EventsConfig {
     log: boolean
     /** JsonLinesSubscriber: one JSON line per event appended to this file; null for off (EVENTS_JSONL_PATH). */
     jsonLines: { path: string | null }
-    /** WebhookListener: a queued POST of each event matching `events` to every URL (EVENTS_WEBHOOK_URLS, EVENTS_WEBHOOK_EVENTS). */
-    webhook: { urls: string[]; events: string[] }
+    /**
+     * WebhookListener: a queued POST of each event matching `events` to every URL
+     * (EVENTS_WEBHOOK_URLS, EVENTS_WEBHOOK_EVENTS), tried `tries` times with `backoff` seconds
+     * between attempts (the last repeats) before it lands in failed_jobs.
+     */
+    webhook: { urls: string[]; events: string[]; tries: number; backoff: number[] }
   }
 }
 
@@ -53,7 +57,7 @@ export function defaultEventsConfig(env: Env): EventsConfig {
     handlers: {
       log: env.boolean('EVENTS_LOG_ENABLED', false),
       jsonLines: { path: env.get('EVENTS_JSONL_PATH') ?? null },
-      webhook: { urls: env.list('EVENTS_WEBHOOK_URLS', []), events: env.list('EVENTS_WEBHOOK_EVENTS', ['*']) },
+      webhook: { urls: env.list('EVENTS_WEBHOOK_URLS', []), events: env.list('EVENTS_WEBHOOK_EVENTS', ['*']), tries: 5, backoff: [1, 5, 10, 30] },
     },
   }
 }

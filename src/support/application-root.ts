@@ -1,6 +1,7 @@
 import { Application, type ApplicationOptions } from '../foundation/application.ts'
 import type { ServiceProviderClass } from '../foundation/service-provider.ts'
 import { EventServiceProvider } from '../events/event-service-provider.ts'
+import { EventHandlersServiceProvider } from '../events/handlers/event-handlers-service-provider.ts'
 import { DatabaseServiceProvider } from '../database/database-service-provider.ts'
 import { QueueServiceProvider } from '../queue/queue-service-provider.ts'
 import { BroadcastServiceProvider } from '../broadcasting/broadcast-service-provider.ts'
@@ -9,6 +10,8 @@ import { setStaticDispatchTarget } from '../events/dispatchable.ts'
 
 /** The framework's own providers, registered before the application's. */
 export const frameworkProviders: ServiceProviderClass[] = [
+  // First to boot: the ready-made handlers' wildcards go before the discovered listeners.
+  EventHandlersServiceProvider,
   EventServiceProvider,
   DatabaseServiceProvider,
   QueueServiceProvider,
