@@ -11,6 +11,16 @@ import { projectRoot } from '../support/project-copy.ts'
 const migrations = join(projectRoot, 'database', 'migrations')
 const JOBS = '2026_11_23_000001_create_jobs_table'
 const FAILED = '2026_11_23_000002_create_failed_jobs_table'
+/** Every migration the project comes with, in order. */
+const PROJECT = [
+  JOBS,
+  FAILED,
+  '2026_11_23_000003_create_orders_table',
+  '2026_11_23_000004_create_outbox_table',
+  '2026_11_23_000005_create_stored_events_table',
+]
+/** One output line per project migration, as a regex source. */
+const eachLine = (line: (name: string) => string, names: readonly string[] = PROJECT) => names.map(line).join('')
 
 /** An application whose default database connection is `database` (and `other`, when given). */
 function makeApp(database: FreshDatabase, other?: FreshDatabase): Application {
@@ -66,23 +76,17 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('migrations on %s', (dialect) => {
   })
 
   it('runs pending migrations as one batch, reports them in status, and rolls the batch back', async () => {
-    expect(await migrator.status()).toEqual([
-      { name: JOBS, ran: false, batch: null, missing: false },
-      { name: FAILED, ran: false, batch: null, missing: false },
-    ])
+    expect(await migrator.status()).toEqual(PROJECT.map((name) => ({ name, ran: false, batch: null, missing: false })))
 
     const ran = await migrator.latest()
-    expect(ran.map((run) => run.name)).toEqual([JOBS, FAILED])
+    expect(ran.map((run) => run.name)).toEqual(PROJECT)
     for (const run of ran) expect(run.milliseconds).toBeGreaterThanOrEqual(0)
     expect(await tables(app)).toEqual({ jobs: true, failed_jobs: true })
-    expect(await migrator.status()).toEqual([
-      { name: JOBS, ran: true, batch: 1, missing: false },
-      { name: FAILED, ran: true, batch: 1, missing: false },
-    ])
+    expect(await migrator.status()).toEqual(PROJECT.map((name) => ({ name, ran: true, batch: 1, missing: false })))
     expect(await migrator.latest()).toEqual([])
 
     const rolledBack = await migrator.rollback()
-    expect(rolledBack.map((run) => run.name)).toEqual([FAILED, JOBS])
+    expect(rolledBack.map((run) => run.name)).toEqual([...PROJECT].reverse())
     expect(await tables(app)).toEqual({ jobs: false, failed_jobs: false })
     expect((await migrator.status()).every((migration) => !migration.ran)).toBe(true)
     expect(await migrator.rollback()).toEqual([])
@@ -103,6 +107,12 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('migrations on %s', (dialect) => {
     expect(Object.keys(failed).sort()).toEqual(['connection', 'exception', 'failed_at', 'id', 'payload', 'queue', 'uuid'])
     await knex('failed_jobs').insert({ uuid: 'same', connection: 'c', queue: 'q', payload: 'p', exception: 'e' })
     await expect(knex('failed_jobs').insert({ uuid: 'same', connection: 'c', queue: 'q', payload: 'p', exception: 'e' })).rejects.toThrow()
+    // The event store: one version per stream, any number of rows outside streams.
+    const stored = await knex('stored_events').columnInfo()
+    expect(Object.keys(stored).sort()).toEqual(['causation_id', 'correlation_id', 'id', 'name', 'occurred_at', 'payload', 'stream_id', 'tags', 'version'])
+    const row = (id: string, stream: string | null, version: number | null) => ({ id, name: 'E', payload: '{}', tags: '[]', correlation_id: id, stream_id: stream, version, occurred_at: later })
+    await knex('stored_events').insert([row('A', null, null), row('B', null, null), row('C', 's', 1)])
+    await expect(knex('stored_events').insert(row('D', 's', 1))).rejects.toThrow()
     await migrator.rollback()
   })
 })
@@ -123,19 +133,19 @@ describe('artisan migrate, migrate:status, migrate:rollback', () => {
   it('print what they did, like Laravel', async () => {
     const pending = await artisan(['migrate:status'], database)
     expect(pending.code).toBe(0)
-    expect(pending.stdout).toMatch(new RegExp(`^Migration name \\.+ Batch / Status\n${JOBS} \\.+ Pending\n${FAILED} \\.+ Pending\n$`))
+    expect(pending.stdout).toMatch(new RegExp(`^Migration name \\.+ Batch / Status\n${eachLine((name) => `${name} \\.+ Pending\n`)}$`))
 
     const migrate = await artisan(['migrate'], database)
     expect(migrate).toMatchObject({ code: 0, stderr: '' })
-    expect(migrate.stdout).toMatch(new RegExp(`^Migrated: ${JOBS} \\(\\d+ ms\\)\nMigrated: ${FAILED} \\(\\d+ ms\\)\n$`))
+    expect(migrate.stdout).toMatch(new RegExp(`^${eachLine((name) => `Migrated: ${name} \\(\\d+ ms\\)\n`)}$`))
     expect((await artisan(['migrate'], database)).stdout).toBe('Nothing to migrate.\n')
 
     const status = await artisan(['migrate:status'], database)
-    expect(status.stdout).toMatch(new RegExp(`\n${JOBS} \\.+ \\[1\\] Ran\n${FAILED} \\.+ \\[1\\] Ran\n$`))
+    expect(status.stdout).toMatch(new RegExp(`\n${eachLine((name) => `${name} \\.+ \\[1\\] Ran\n`)}$`))
 
     const rollback = await artisan(['migrate:rollback'], database)
     expect(rollback).toMatchObject({ code: 0, stderr: '' })
-    expect(rollback.stdout).toMatch(new RegExp(`^Rolled back: ${FAILED} \\(\\d+ ms\\)\nRolled back: ${JOBS} \\(\\d+ ms\\)\n$`))
+    expect(rollback.stdout).toMatch(new RegExp(`^${eachLine((name) => `Rolled back: ${name} \\(\\d+ ms\\)\n`, [...PROJECT].reverse())}$`))
     expect((await artisan(['migrate:rollback'], database)).stdout).toBe('Nothing to rollback.\n')
   })
 
@@ -228,7 +238,7 @@ describe('bin/artisan migrate (the real CLI, TypeScript migrations through tsx)'
     const migrate = await run(['migrate'])
     expect(migrate.stderr).toBe('')
     expect(migrate.code).toBe(0)
-    expect(migrate.stdout).toMatch(new RegExp(`^Migrated: ${JOBS} \\(\\d+ ms\\)\nMigrated: ${FAILED} \\(\\d+ ms\\)\n$`))
+    expect(migrate.stdout).toMatch(new RegExp(`^${eachLine((name) => `Migrated: ${name} \\(\\d+ ms\\)\n`)}$`))
     const status = await run(['migrate:status'])
     expect(status.stdout).toContain(`${FAILED} `)
     expect(status.stdout).toMatch(/\[1\] Ran\n$/)
