@@ -349,6 +349,20 @@ describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the event store on %s', (d
       expect(steps.map((step) => step.outcome)).toEqual(['failed', 'replayed', 'replayed', 'skipped'])
       expect(String(steps[0]!.error)).toContain('projection broke')
       expect(String(steps[3]!.error)).toContain('Event class "Vanished" is not registered')
+
+      let stdout = ''
+      const dry = await runArtisan(['event:replay', '--dry-run'], {
+        cwd: projectRoot,
+        streams: { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: () => true } },
+        boot: async () => {
+          const other = makeApp(database)
+          await other.boot()
+          return other
+        },
+      })
+      expect(dry).toBe(0)
+      expect(stdout).toContain('Would replay 4 event(s).\n')
+      expect(stdout).toContain('\n  01ZZZZZZZZZZZZZZZZZZZZZZZZ Vanished SKIP  Event class "Vanished" is not registered')
     })
 
     it('artisan event:replay on a terminal draws one progress bar in place, failures printed above it', async () => {

@@ -80,6 +80,13 @@ const eventReplay: CommandHandler = async ({ app, options, output }) => {
     }
     printStoredEvents(output, stored)
     output.line(`Would replay ${stored.length} event(s)${listener === undefined ? '' : ` to ${listener}`}.`)
+    for (const event of stored) {
+      try {
+        store.rebuild(event)
+      } catch (error) {
+        output.line(describe({ stored: event, outcome: 'skipped', error }, output)!)
+      }
+    }
     return 0
   }
 
