@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import { currentTransaction } from '../../database/transactions.ts'
 import type { DatabaseManager } from '../../database/database-manager.ts'
@@ -235,17 +236,18 @@ export class DatabaseDriver implements QueueDriver {
           return [{ ...row, attempts: Number(row.attempts) + 1 }]
         })
       }
-      let result: unknown
-      if (settle !== null && this.dialect === 'pgsql') {
+      if (this.dialect === 'pgsql') {
         // The outcome as a data-modifying WITH clause of the claim itself. A job that outlived
         // retryAfter could be claimable again: never claim the row that clause writes.
-        const [settleSql, bindings] = this.settlement(settle, sql)
-        result = await knex.raw(`with settled as (${settleSql}) ${sql.claimExcept}`, [...bindings, now, queue, now, expired, settle.claim.rowId])
-      } else {
-        if (settle !== null) await knex.raw(...this.settlement(settle, sql))
-        result = await knex.raw(sql.claim, [now, queue, now, expired])
+        const [statement, bindings] =
+          settle === null
+            ? [sql.claim, [now, queue, now, expired]]
+            : [settle.outcome.kind === 'release' ? sql.claimAfterRelease : sql.claimAfterDelete, [...this.settlement(settle, sql)[1], now, queue, now, expired, settle.claim.rowId]]
+        const result = await knex.raw(statement.text, bindings).options({ name: statement.name })
+        return (result as { rows: ClaimedRow[] }).rows
       }
-      return this.dialect === 'pgsql' ? (result as { rows: ClaimedRow[] }).rows : (result as ClaimedRow[])
+      if (settle !== null) await knex.raw(...this.settlement(settle, sql))
+      return (await knex.raw(sql.claim.text, [now, queue, now, expired])) as ClaimedRow[]
     })
     const row = rows[0]
     if (row === undefined) return null
@@ -345,12 +347,27 @@ export class DatabaseDriver implements QueueDriver {
   }
 }
 
+/**
+ * A statement run often enough to be prepared once per connection on PostgreSQL (a named
+ * statement: parsed and planned once, not for every job). The name is derived from the text,
+ * so two queue tables on one pool never share a name.
+ */
+interface Prepared {
+  readonly text: string
+  readonly name: string
+}
+
 /** The hand-written statements of the database queue (bindings in the order noted). */
 interface Statements {
   /** Claims the oldest available job of a queue: now, queue, now, expired. */
-  readonly claim: string
-  /** PostgreSQL: `claim` that skips one row id, after a WITH clause: now, queue, now, expired, id. */
-  readonly claimExcept: string
+  readonly claim: Prepared
+  /**
+   * PostgreSQL: the previous job's delete (id, reservedAt) or release (payload, availableAt,
+   * id, reservedAt) as a WITH clause, then `claim` skipping that row: ..., now, queue, now,
+   * expired, id.
+   */
+  readonly claimAfterDelete: Prepared
+  readonly claimAfterRelease: Prepared
   /** MySQL: finds and locks that row (queue, now, expired), then reserves it (now, id). */
   readonly select: string
   readonly reserve: string
@@ -375,14 +392,21 @@ function buildStatements(table: string, dialect: Dialect): Statements {
   const returning = `returning id, queue, payload, attempts${dialect === 'pgsql' ? `, set_config('synchronous_commit', 'off', true)` : ''}`
   const claim = (extra: string) =>
     `update ${table} set reserved_at = ?, attempts = attempts + 1 where id = (select id from ${table} where ${available}${extra} order by id limit 1${lock}) ${returning}`
+  const remove = `delete from ${table} where id = ? and reserved_at = ?`
+  const release = `update ${table} set payload = ?, reserved_at = null, available_at = ? where id = ? and reserved_at = ?`
   return {
-    claim: claim(''),
-    claimExcept: claim(' and id <> ?'),
+    claim: prepared(claim('')),
+    claimAfterDelete: prepared(`with settled as (${remove}) ${claim(' and id <> ?')}`),
+    claimAfterRelease: prepared(`with settled as (${release}) ${claim(' and id <> ?')}`),
     select: `select id, queue, payload, attempts from ${table} where ${available} order by id limit 1 for update skip locked`,
     reserve: `update ${table} set reserved_at = ?, attempts = attempts + 1 where id = ?`,
-    delete: `delete from ${table} where id = ? and reserved_at = ?`,
-    release: `update ${table} set payload = ?, reserved_at = null, available_at = ? where id = ? and reserved_at = ?`,
+    delete: remove,
+    release,
   }
+}
+
+function prepared(text: string): Prepared {
+  return { text, name: `herald_queue_${createHash('sha1').update(text).digest('hex').slice(0, 16)}` }
 }
 
 /** MySQL deadlock (1213) or lock wait timeout (1205), PostgreSQL serialization failure or deadlock, SQLite busy. */
