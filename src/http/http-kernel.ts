@@ -39,7 +39,7 @@ export interface HttpKernelOptions {
 
 export interface HttpKernel {
   readonly express: Express
-  /** Where routes go: before the 404 and error handlers (`kernel.express` routes come after them). */
+  /** Where the application's routes go: before the 404 and error handlers, which `listen()` adds last. */
   readonly routes: Router
   /** The one HTTP server express and socket.io share. */
   readonly server: HttpServer
@@ -104,8 +104,15 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   }
   const routes = createExpress.Router()
   express.use(routes)
-  express.use((request: Request, _response: Response, next: NextFunction) => next(new HttpError(404, `No route for ${request.method} ${request.path}.`)))
-  express.use(errorResponses(app))
+  // The 404 and error handlers go last, when the kernel starts listening: routes added to
+  // `kernel.express` before then still come before them.
+  let finished = false
+  const finish = () => {
+    if (finished) return
+    finished = true
+    express.use((request: Request, _response: Response, next: NextFunction) => next(new HttpError(404, `No route for ${request.method} ${request.path}.`)))
+    express.use(errorResponses(app))
+  }
 
   let closing: Promise<void> | null = null
   const kernel: HttpKernel = {
@@ -113,7 +120,10 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     routes,
     server,
     echo,
-    listen: (port, host) => listen(server, port, host),
+    listen: (port, host) => {
+      finish()
+      return listen(server, port, host)
+    },
     close() {
       // socket.io closes the HTTP server it is attached to, waiting for its connections.
       closing ??= echo.close()

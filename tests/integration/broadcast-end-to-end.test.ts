@@ -3,6 +3,9 @@
  * broadcast manager attached to the socket.io server, its channel registry, and the real
  * Laravel Echo client over loopback.
  */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Echo from 'laravel-echo'
 import { io, type Socket } from 'socket.io-client'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -43,6 +46,8 @@ afterEach(async () => {
 
 async function serve(): Promise<{ app: Application; port: number; connect: (user: string) => Echo<'socket.io'> }> {
   const app = await bootApplication({
+    // An empty project: not the demo's app/channels.ts, routes or listeners.
+    basePath: mkdtempSync(join(tmpdir(), 'herald-e2e-broadcast-')),
     loadConfig: false,
     envFile: false,
     env: { LOG_LEVEL: 'silent', BROADCAST_CONNECTION: 'socketio', QUEUE_CONNECTION: 'sync', APP_KEY: 'test-key' },
@@ -119,6 +124,7 @@ describe('broadcasting through the application', () => {
 describe('the user resolver the application sets', () => {
   it('Broadcast.resolveUsersWith decides who subscribes, for the server serve starts', async () => {
     const app = await bootApplication({
+      basePath: mkdtempSync(join(tmpdir(), 'herald-e2e-broadcast-')),
       loadConfig: false,
       envFile: false,
       env: { LOG_LEVEL: 'silent', BROADCAST_CONNECTION: 'socketio', QUEUE_CONNECTION: 'sync', APP_KEY: 'test-key' },

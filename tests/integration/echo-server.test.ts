@@ -457,7 +457,7 @@ describe('POST /broadcasting/auth', () => {
 describe('the rest of the HTTP kernel', () => {
   it('runs each request with the X-Socket-ID it came with, which toOthers() leaves out', async () => {
     const { kernel, port, base } = await start()
-    kernel.express.post('/orders', async (_request, response) => {
+    kernel.routes.post('/orders', async (_request, response) => {
       await kernel.echo.deliver({ channels: ['orders'], event: 'OrderPlaced', data: { by: currentSocketId() }, except: currentSocketId() })
       response.status(201).json({})
     })
