@@ -77,6 +77,7 @@ export class QueueManager implements QueuedListenerGateway {
   /** `Queue.before/after/failing` callbacks, run by this process's workers around each job. */
   readonly jobHooks: JobHooks
   private jobInstrument: JobRunnerContext['instrumentJob'] | null = null
+  private readonly resolvedListeners = new Map<string, { listener: Function; method: string }>()
 
   constructor(private readonly deps: QueueManagerDependencies) {
     this.jobHooks = new JobHooks(() => deps.logger)
@@ -293,11 +294,16 @@ export class QueueManager implements QueuedListenerGateway {
     return driver.push(JSON.stringify(envelope), { queue, delay, priority })
   }
 
+  /** The queued listener registered under `name`: looked up once per name, then remembered (a worker asks for every job). */
   private resolveListener(name: string): { listener: Function; method: string } | undefined {
+    const known = this.resolvedListeners.get(name)
+    if (known !== undefined) return known
     for (const listeners of this.deps.events.getListeners().values()) {
       for (const registered of listeners) {
         if (registered.queued && registered.name === name) {
-          return { listener: registered.listener as Function, method: registered.method ?? 'handle' }
+          const found = { listener: registered.listener as Function, method: registered.method ?? 'handle' }
+          this.resolvedListeners.set(name, found)
+          return found
         }
       }
     }

@@ -65,6 +65,8 @@ export class Worker {
   private processed = 0
   private failed = 0
   private released = 0
+  /** When the RSS was last read (performance.now()), for --memory. */
+  private memoryCheckedAt = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly manager: QueueManager,
@@ -132,9 +134,10 @@ export class Worker {
       if (outcome.kind === 'failed' && hooks.failing.length > 0) hooks.run('failing', report)
     }
     if (this.options.maxJobs > 0 && this.processed >= this.options.maxJobs) void this.stop('max-jobs')
-    // Reading the RSS costs tens of µs: every 32 jobs is often enough for a memory limit.
-    if (this.options.memory > 0 && this.processed % 32 === 0 && process.memoryUsage.rss() / 1_048_576 > this.options.memory) {
-      void this.stop('memory')
+    // Reading the RSS costs up to 100 µs: once a second is often enough for a memory limit.
+    if (this.options.memory > 0 && start - this.memoryCheckedAt >= 1_000) {
+      this.memoryCheckedAt = start
+      if (process.memoryUsage.rss() / 1_048_576 > this.options.memory) void this.stop('memory')
     }
     return outcome
   }

@@ -109,6 +109,15 @@ describe('the worker', () => {
     expect(driver.jobs).toHaveLength(3)
   })
 
+  it('stops for --memory once the process uses more than the limit', async () => {
+    const { events, driver, manager } = setup(() => undefined)
+    for (let n = 1; n <= 5; n++) await events.dispatch(new Ping(n))
+    // 1 MB: any Node process is above it, so the first job's check stops the worker.
+    const summary = await new Worker(manager, { ...base, memory: 1, concurrency: 1, stopWhenEmpty: false, maxJobs: 0 }).run()
+    expect(summary).toMatchObject({ reason: 'memory', processed: 1 })
+    expect(driver.jobs).toHaveLength(4)
+  })
+
   it('stop() takes no new job but finishes the one in hand', async () => {
     let release!: () => void
     const started: number[] = []
