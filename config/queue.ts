@@ -21,6 +21,9 @@ export default defineConfig((env) => ({
       // A job whose worker died is delivered again within lockDuration + 2 × stalledInterval.
       lockDuration: env.number('QUEUE_LOCK_DURATION', 30),
       stalledInterval: env.number('QUEUE_STALLED_INTERVAL', 30),
+      // Honour listeners' `priority` (higher runs first). Off, jobs run first in, first out,
+      // which costs Redis less per job.
+      priorities: env.boolean('QUEUE_PRIORITIES', false),
     },
   },
   // Failed jobs of every connection go to this table of the default database.

@@ -94,6 +94,8 @@ export type QueueConnectionConfig =
       lockDuration?: number
       /** Seconds between stalled-job checks. */
       stalledInterval?: number
+      /** Honour listeners' `priority` (slower per job in Redis). Default false. */
+      priorities?: boolean
     }
 
 /** config/queue.ts */
@@ -204,6 +206,7 @@ export function defaultConfig(env: Env): HeraldConfig {
           prefix: env.string('QUEUE_PREFIX', 'herald'),
           lockDuration: env.number('QUEUE_LOCK_DURATION', 30),
           stalledInterval: env.number('QUEUE_STALLED_INTERVAL', 30),
+          priorities: env.boolean('QUEUE_PRIORITIES', false),
         },
       },
       failed: { table: 'failed_jobs' },

@@ -99,13 +99,14 @@ function queueName(label = 'q'): string {
   return `${label}-${++queueCount}`
 }
 
-function newDriver(): BullmqDriver {
+function newDriver(options: { priorities?: boolean } = {}): BullmqDriver {
   const driver = new BullmqDriver('bullmq', {
     url: REDIS_URL,
     prefix: PREFIX,
     lockDuration: LOCK_SECONDS,
     stalledInterval: STALLED_SECONDS,
     logger,
+    ...options,
   })
   drivers.push(driver)
   return driver
@@ -282,8 +283,8 @@ describe('bullmq driver', () => {
     expect(waited).toBeLessThan(2500)
   })
 
-  it('runs higher Herald priorities first within a queue, first-in first-out among equals', async () => {
-    const driver = newDriver()
+  it('with priorities on, runs higher Herald priorities first within a queue, first-in first-out among equals', async () => {
+    const driver = newDriver({ priorities: true })
     const queue = queueName()
     const pushes: Array<[n: number, priority: number]> = [
       [1, 0],
@@ -296,6 +297,17 @@ describe('bullmq driver', () => {
     for (const [n, priority] of pushes) await driver.push(envelope(new Ping(n)), { queue, delay: 0, priority })
     await consume(driver, [queue], { stopWhenEmpty: true }).done
     expect(finished.map((run) => run.n)).toEqual([2, 4, 5, 1, 6, 3])
+  })
+
+  it('with priorities off (the default), runs first in, first out, and says once that priorities are ignored', async () => {
+    const driver = newDriver()
+    const queue = queueName()
+    for (const [n, priority] of [[1, 0], [2, 10], [3, -5], [4, 10]] as const) await driver.push(envelope(new Ping(n)), { queue, delay: 0, priority })
+    await consume(driver, [queue], { stopWhenEmpty: true }).done
+    expect(finished.map((run) => run.n)).toEqual([1, 2, 3, 4])
+    const warnings = logs.filter((line) => line.startsWith('[warn]') && line.includes('ignores priorities'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('has priority 10, but queue connection "bullmq" ignores priorities: set QUEUE_PRIORITIES=true')
   })
 
   it('gives earlier queues precedence: jobs waiting on both are taken from the first queue first', async () => {
@@ -337,11 +349,11 @@ describe('bullmq driver', () => {
     for (const n of [1, 2, 3, 4, 5]) await driver.push(envelope(new Ping(n)), { queue, delay: 0, priority: 0 })
     const consumer = consume(driver, [queue], { concurrency: 3 })
     await until('three jobs in hand', () => started.length === 3)
-    expect(await counts(queue)).toMatchObject({ active: 3, prioritized: 2 })
+    expect(await counts(queue)).toMatchObject({ active: 3, waiting: 2 })
     opens[0]!()
     await until('a fourth job once a slot frees', () => started.length === 4)
     expect(started.map((run) => run.n)).toEqual([1, 2, 3, 4])
-    expect(await counts(queue)).toMatchObject({ active: 3, prioritized: 1 })
+    expect(await counts(queue)).toMatchObject({ active: 3, waiting: 1 })
     for (const open of opens) open()
     await until('every job', () => finished.length === 5)
     await consumer.stop()
@@ -437,7 +449,7 @@ describe('bullmq driver', () => {
     expect(finished.map((run) => run.n).sort()).toEqual([1, 2])
     expect(resolvedAt).toBeGreaterThanOrEqual(Math.max(...finished.map((run) => run.at)))
     expect(consumer.outcomes.map((outcome) => outcome.kind)).toEqual(['done', 'done'])
-    expect(await counts(queue)).toMatchObject({ active: 0, prioritized: 1 })
+    expect(await counts(queue)).toMatchObject({ active: 0, waiting: 1 })
     expect(started.map((run) => run.n)).toEqual([1, 2])
   })
 

@@ -20,6 +20,12 @@ export interface BullmqDriverOptions {
   readonly lockDuration?: number
   /** Seconds between stalled-job checks. Default 30 (BullMQ's). */
   readonly stalledInterval?: number
+  /**
+   * Honour job priorities (QUEUE_PRIORITIES). Off by default, as Laravel's queues have none:
+   * jobs then go on BullMQ's plain first-in first-out list, which costs Redis less per job than
+   * its prioritized set. Every job of a queue must go through the same one.
+   */
+  readonly priorities?: boolean
   readonly logger?: Logger
 }
 
@@ -58,6 +64,8 @@ export class BullmqDriver implements QueueDriver {
   private readonly logger: Logger
   private readonly lockDuration: number
   private readonly stalledInterval: number
+  private readonly priorities: boolean
+  private priorityWarned = false
 
   constructor(
     readonly connection: string,
@@ -66,6 +74,7 @@ export class BullmqDriver implements QueueDriver {
     this.logger = options.logger ?? createLogger('info')
     this.lockDuration = Math.round((options.lockDuration ?? 30) * 1000)
     this.stalledInterval = Math.round((options.stalledInterval ?? 30) * 1000)
+    this.priorities = options.priorities ?? false
   }
 
   /**
@@ -75,10 +84,14 @@ export class BullmqDriver implements QueueDriver {
    */
   async push(payload: string, options: PushOptions): Promise<string> {
     const { uuid, name } = identify(payload)
+    if (!this.priorities && options.priority !== 0 && !this.priorityWarned) {
+      this.priorityWarned = true
+      this.logger.warn(`${name} has priority ${options.priority}, but queue connection "${this.connection}" ignores priorities: set QUEUE_PRIORITIES=true (priorities in config/queue.ts) to honour them.`)
+    }
     const job = await this.queue(options.queue).add(name, payload, {
       jobId: uuid,
       delay: Number.isFinite(options.delay) ? Math.max(0, Math.round(options.delay * 1000)) : 0,
-      priority: bullmqPriority(options.priority),
+      ...(this.priorities && { priority: bullmqPriority(options.priority) }),
       removeOnComplete: true,
       removeOnFail: true,
     })
@@ -243,5 +256,6 @@ export function createDriver(name: string, config: QueueConnectionConfig, manage
     prefix: config.prefix,
     lockDuration: config.lockDuration,
     stalledInterval: config.stalledInterval,
+    priorities: config.priorities ?? false,
   })
 }
