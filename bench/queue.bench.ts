@@ -62,6 +62,7 @@ import {
 } from '../src/index.ts'
 import { Worker, type WorkerOptions } from '../src/queue/worker.ts'
 import { BenchChild, serveParent, withTimeout as timeLimit } from './support/child-rpc.ts'
+import { PG, REDIS_URL } from './support/services.ts'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -78,14 +79,6 @@ const CONCURRENCIES = [1, 10] as const
 const STEP_TIMEOUT_MS = 180_000
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite').split(',').map((name) => name.trim()))
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const PG = {
-  host: process.env.PGHOST ?? '127.0.0.1',
-  port: Number(process.env.PGPORT ?? 5432),
-  user: process.env.PGUSER ?? 'postgres',
-  password: process.env.PGPASSWORD ?? '',
-  database: process.env.PGDATABASE ?? 'test',
-}
 /** Everything a run creates is named after it (the children are given the parent's), so no one else's data is touched. */
 const RUN_ID = process.env.HERALD_BENCH_RUN ?? `herald_bench_${process.pid}_${Date.now().toString(36)}`
 const MIGRATIONS = fileURLToPath(new URL('../database/migrations', import.meta.url))

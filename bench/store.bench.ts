@@ -27,8 +27,10 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import knexFactory from 'knex'
-import { DatabaseManager, Dispatcher, EventStore, Migrator, createRedactor, ulid, type DatabaseConfig, type Knex } from '../src/index.ts'
+import eventsConfig from '../config/events.ts'
+import { DatabaseManager, Dispatcher, Env, EventStore, Migrator, createRedactor, ulid, type DatabaseConfig, type Knex } from '../src/index.ts'
 import { storeMiddleware } from '../src/events/store/store-middleware.ts'
+import { PG } from './support/services.ts'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -37,15 +39,8 @@ const ONLY = new Set((process.env.BENCH_ONLY ?? 'sqlite,pgsql').split(',').map((
 const TABLE = 'stored_events'
 const MIGRATIONS = fileURLToPath(new URL('../database/migrations', import.meta.url))
 const RUN_ID = `herald_bench_store_${process.pid}_${Date.now().toString(36)}`
-const PG = {
-  host: process.env.PGHOST ?? '127.0.0.1',
-  port: Number(process.env.PGPORT ?? 5432),
-  user: process.env.PGUSER ?? 'postgres',
-  password: process.env.PGPASSWORD ?? '',
-  database: process.env.PGDATABASE ?? 'test',
-}
-/** The redaction rules config/events.ts starts from. */
-const REDACT = ['password', 'password_confirmation', 'token', 'secret', 'authorization', 'api_key', /card/i]
+/** The demo application's redaction rules (config/events.ts), as an application would store with them. */
+const REDACT = eventsConfig.configFactory(new Env(process.env)).redact
 
 class OrderPlaced {
   constructor(

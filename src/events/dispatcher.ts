@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { afterCommit, inTransaction } from '../database/transactions.ts'
+import { isThenable } from '../support/promises.ts'
 import { ulid } from '../support/ulid.ts'
 import { currentEventContext, withEventContext, type EventContext } from './event-context.ts'
 import { FRAMEWORK_CLASS, isShouldBroadcast, isShouldDispatchAfterCommit, isShouldQueue } from './contracts.ts'
@@ -163,14 +164,6 @@ interface DeferScope {
 const EMPTY: readonly ListenerEntry[] = Object.freeze([])
 
 const silentLogger: DebugLogger = { debug() {} }
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  )
-}
 
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error)

@@ -1,10 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { QueueManager } from '../queue/queue-manager.ts'
+import { timeLimit, whenSettled } from '../support/promises.ts'
 import type { EventMiddleware } from './dispatcher.ts'
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
-}
 
 /** How long a queue's size may take when Prometheus scrapes before it is left out. */
 const DEPTH_TIMEOUT_MS = 1_000
@@ -74,28 +71,9 @@ export class EventMetrics {
       },
       listener: (record, listener, run) => {
         const start = performance.now()
-        const observe = (outcome: string) => this.duration.observe({ event: record.name, listener: listener.name, outcome }, (performance.now() - start) / 1000)
         const ok = listener.queued ? 'queued' : 'success'
-        let result: unknown
-        try {
-          result = run()
-        } catch (error) {
-          observe('error')
-          throw error
-        }
-        if (!isThenable(result)) {
-          observe(ok)
-          return result
-        }
-        return Promise.resolve(result).then(
-          (value) => {
-            observe(ok)
-            return value
-          },
-          (error: unknown) => {
-            observe('error')
-            throw error
-          },
+        return whenSettled(run, (error) =>
+          this.duration.observe({ event: record.name, listener: listener.name, outcome: error === null ? ok : 'error' }, (performance.now() - start) / 1000),
         )
       },
     }
@@ -119,18 +97,15 @@ export class EventMetrics {
     const sizes = await Promise.all(
       [...this.queues].flatMap(([connection, queues]) =>
         [...queues].map(async (queue): Promise<[string, string, number] | null> => {
-          let timer: NodeJS.Timeout | undefined
           try {
-            const size = await Promise.race([
+            const size = await timeLimit(
               manager.connection(connection).then((driver) => driver.size(queue)),
-              new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), DEPTH_TIMEOUT_MS))),
-            ])
+              DEPTH_TIMEOUT_MS,
+            )
             return [connection, queue, size]
           } catch {
             // A connection that is down is left out of this scrape; /health says it is down.
             return null
-          } finally {
-            clearTimeout(timer)
           }
         }),
       ),

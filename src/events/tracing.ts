@@ -1,41 +1,18 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context as otelContext, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api'
 import type { JobEnvelope } from '../queue/envelope.ts'
 import type { DispatchRecord, EventMiddleware } from './dispatcher.ts'
+import { whenSettled } from '../support/promises.ts'
 import { currentEventContext, withEventContext } from './event-context.ts'
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
-}
-
-/** Ends `span` when `result` settles (now, for a plain value), marking a failure as an error. */
+/** Ends `span` once what `run` returns has settled, marking a failure as an error. */
 function endWith(span: Span, run: () => unknown): unknown {
-  const fail = (error: unknown) => {
-    span.recordException(error instanceof Error ? error : String(error))
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
-  }
-  let result: unknown
-  try {
-    result = run()
-  } catch (error) {
-    fail(error)
+  return whenSettled(run, (error) => {
+    if (error !== null) {
+      span.recordException(error instanceof Error ? error : String(error))
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
+    }
     span.end()
-    throw error
-  }
-  if (!isThenable(result)) {
-    span.end()
-    return result
-  }
-  return Promise.resolve(result).then(
-    (value) => {
-      span.end()
-      return value
-    },
-    (error: unknown) => {
-      fail(error)
-      span.end()
-      throw error
-    },
-  )
+  })
 }
 
 /** The W3C `traceparent` of the span in a context, for a job envelope. */

@@ -1,27 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, Response } from 'express'
+import { parseCookies } from '../broadcasting/auth-request.ts'
 import { HttpError } from './http-error.ts'
 
 /** The cookie that holds the token (Laravel's name). */
 export const CSRF_COOKIE = 'XSRF-TOKEN'
 const TOKEN = /^[0-9a-f]{64}$/
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
-
-/** The cookies of a request, without a cookie-parser dependency. */
-export function requestCookies(request: Request): Record<string, string> {
-  const cookies: Record<string, string> = {}
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const at = part.indexOf('=')
-    if (at < 0) continue
-    const name = part.slice(0, at).trim()
-    try {
-      cookies[name] = decodeURIComponent(part.slice(at + 1).trim())
-    } catch {
-      // A malformed value is no token.
-    }
-  }
-  return cookies
-}
 
 function submittedToken(request: Request): unknown {
   const body = request.body as { _token?: unknown } | undefined
@@ -41,7 +26,7 @@ function same(a: string, b: string): boolean {
  */
 export function csrfProtection() {
   return (request: Request, response: Response, next: NextFunction): void => {
-    let token = requestCookies(request)[CSRF_COOKIE]
+    let token = parseCookies(request.headers.cookie)[CSRF_COOKIE]
     const known = token !== undefined && TOKEN.test(token)
     if (!known) {
       token = randomBytes(32).toString('hex')

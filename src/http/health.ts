@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express'
 import type { Application } from '../foundation/application.ts'
+import { timeLimit } from '../support/promises.ts'
 
 /** How long one check may take before it counts as down. */
 const CHECK_TIMEOUT_MS = 2_000
@@ -13,17 +14,11 @@ export interface HealthReport {
 }
 
 async function probe(check: () => Promise<unknown>): Promise<HealthStatus> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS)
-  })
   try {
-    await Promise.race([check(), timeout])
+    await timeLimit(check(), CHECK_TIMEOUT_MS)
     return 'up'
   } catch {
     return 'down'
-  } finally {
-    clearTimeout(timer)
   }
 }
 

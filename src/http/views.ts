@@ -40,6 +40,7 @@ export class ViewFactory {
   private readonly handlebars = Handlebars.create()
   private readonly templates = new Map<string, Template>()
   private partialsLoaded = false
+  private cachedLayout: string | false | undefined
 
   constructor(private readonly options: ViewOptions) {
     this.handlebars.registerHelper('json', json)
@@ -59,7 +60,7 @@ export class ViewFactory {
   /** Renders `name` (a path under the views folder without `.hbs`) inside its layout. */
   render(name: string, data: ViewData = {}): string {
     this.loadPartials()
-    const { layout = this.options.layout ?? (this.exists('layouts/app') ? 'app' : false), ...locals } = data
+    const { layout = this.defaultLayout(), ...locals } = data
     const body = this.template(name)(locals)
     if (layout === false) return body
     return this.template(`layouts/${layout}`)({ ...locals, body })
@@ -70,8 +71,13 @@ export class ViewFactory {
     return this.render(relative(this.options.root, file).replace(/\.hbs$/, '').split(sep).join('/'), data)
   }
 
-  private exists(name: string): boolean {
-    return existsSync(join(this.options.root, `${name}.hbs`))
+  /** The configured layout, else `app` when layouts/app.hbs exists (looked up once when caching). */
+  private defaultLayout(): string | false {
+    if (this.options.layout !== undefined) return this.options.layout
+    if (this.cachedLayout !== undefined) return this.cachedLayout
+    const layout = existsSync(join(this.options.root, 'layouts', 'app.hbs')) ? 'app' : false
+    if (this.options.cache) this.cachedLayout = layout
+    return layout
   }
 
   private template(name: string): Template {

@@ -46,6 +46,16 @@ export interface JobEnvelope {
   readonly context?: CarriedContext
 }
 
+/** The options of a job that sets none of its own: the worker's defaults apply. */
+export const NO_JOB_OPTIONS = {
+  maxTries: null,
+  maxExceptions: null,
+  backoff: null,
+  timeout: null,
+  failOnTimeout: false,
+  retryUntil: null,
+} as const satisfies Partial<JobEnvelope>
+
 export type EnvelopeInput = Omit<JobEnvelope, 'uuid' | 'attempts' | 'exceptions' | 'createdAt' | 'data' | 'context'> & {
   readonly data: { readonly listener?: string; readonly method?: string | null; readonly event: string; readonly payload: unknown }
 }
@@ -97,12 +107,7 @@ export function parseEnvelope(text: string): JobEnvelope {
     displayName: envelope.data.listener ?? envelope.data.event,
     attempts: 0,
     exceptions: 0,
-    maxTries: null,
-    maxExceptions: null,
-    backoff: null,
-    timeout: null,
-    failOnTimeout: false,
-    retryUntil: null,
+    ...NO_JOB_OPTIONS,
     createdAt: 0,
   }
   // One spread onto the defaults (a second spread takes a slow path in V8).

@@ -1,6 +1,7 @@
 import type { BroadcastMessage } from '../broadcasting/contracts.ts'
 import { JOB_CONTEXT, type JobContext } from '../events/contracts.ts'
 import { withEventContext } from '../events/event-context.ts'
+import { isThenable } from '../support/promises.ts'
 import type { Logger } from '../foundation/logger.ts'
 import type { DeliveredJob, JobOutcome } from './driver.ts'
 import { decodePayload, parseEnvelope, type JobEnvelope } from './envelope.ts'
@@ -113,10 +114,6 @@ type Handler = (event: unknown) => unknown
 
 /** The shutdown signal of a job run outside a worker (the sync driver): never aborts. */
 const NO_SHUTDOWN = new AbortController().signal
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
-}
 
 /** A job that has not settled after `seconds`: aborts its signal and rejects with a JobTimeoutError. */
 function withDeadline(running: PromiseLike<unknown>, job: RunningJob, seconds: number, displayName: string, logger: Logger): Promise<unknown> {

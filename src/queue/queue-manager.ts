@@ -11,22 +11,12 @@ import { UserError } from '../foundation/errors.ts'
 import { LazyConnections } from '../foundation/lazy-connections.ts'
 import type { Logger } from '../foundation/logger.ts'
 import type { QueueDriver } from './driver.ts'
-import { createEnvelope, type JobEnvelope } from './envelope.ts'
+import { NO_JOB_OPTIONS, createEnvelope, type JobEnvelope } from './envelope.ts'
 import type { FailedJob, FailedJobStore } from './failed-job-store.ts'
 import { JobHooks } from './job-hooks.ts'
 import { JobRunner, type JobDefaults, type JobRunnerContext } from './job-runner.ts'
 import { resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
 import type { EventClassRegistry } from './serializer.ts'
-
-/** A job that sets no options of its own: the worker's defaults apply. */
-const workerDefaults = {
-  maxTries: null,
-  maxExceptions: null,
-  backoff: null,
-  timeout: null,
-  failOnTimeout: false,
-  retryUntil: null,
-} as const
 
 /** What a driver module exports: `drivers/<name>-driver.ts` is imported only when used. */
 export interface DriverModule {
@@ -191,7 +181,7 @@ export class QueueManager implements QueuedListenerGateway {
         displayName: eventName,
         job: 'broadcast',
         data: { event: eventName, payload: message },
-        ...workerDefaults,
+        ...NO_JOB_OPTIONS,
       },
       this.registry,
     )
