@@ -160,6 +160,7 @@ export const commands: readonly CommandDefinition[] = [
       { flags: '--max-jobs <n>', description: 'Stop after this many jobs' },
       { flags: '--max-time <seconds>', description: 'Stop after this many seconds' },
       { flags: '--memory <mb>', description: 'Stop once the process uses more memory than this (default 512)' },
+      { flags: '--max-disconnected <seconds>', description: 'Give up (exit 1) after this long without a connection to the queue (default 60; 0: never)' },
       { flags: '--json', description: 'One JSON line per job' },
     ],
     boots: true,

@@ -1,3 +1,5 @@
+import type { ReconnectPolicy } from './reconnect.ts'
+
 /**
  * What a queue driver implements. Drivers store and deliver payloads (JSON text); the worker
  * pipeline (JobRunner) decides what happens to a job, so every driver has one semantics.
@@ -47,6 +49,15 @@ export interface ConsumeOptions {
   readonly process: (job: DeliveredJob) => Promise<JobOutcome>
   /** Aborted: take no new jobs, finish those in hand, resolve. */
   readonly signal: AbortSignal
+  /**
+   * How to wait out a lost connection (src/queue/reconnect.ts): a connection error is one
+   * warning through `warn`, then tries with capped, jittered backoff; `consume` rejects with a
+   * ServiceUnreachableError only after `reconnect.maxDisconnected` seconds without a connection.
+   * Default: DEFAULT_RECONNECT_POLICY.
+   */
+  readonly reconnect?: ReconnectPolicy
+  /** One line for the worker's output (a lost connection, a reclaimed job). Default: ignored. */
+  readonly warn?: (message: string) => void
 }
 
 export interface QueueDriver {

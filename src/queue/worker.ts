@@ -2,6 +2,7 @@ import type { DeliveredJob, JobOutcome } from './driver.ts'
 import { jobDisplayName } from './envelope.ts'
 import type { JobDefaults } from './job-runner.ts'
 import type { QueueManager } from './queue-manager.ts'
+import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './reconnect.ts'
 
 export interface WorkerOptions {
   readonly connection: string
@@ -21,6 +22,10 @@ export interface WorkerOptions {
   readonly memory: number
   /** Called after each job, for the worker's output. */
   readonly onJob?: (report: JobReport) => void
+  /** How to wait out a lost connection (`--max-disconnected`). Default: DEFAULT_RECONNECT_POLICY. */
+  readonly reconnect?: ReconnectPolicy
+  /** One warning line (a lost connection, a reclaimed job), for the worker's output. */
+  readonly onWarning?: (message: string) => void
 }
 
 /** A job a worker is about to run, as `Queue.before(...)` callbacks see it. */
@@ -99,6 +104,8 @@ export class Worker {
         sleep: this.options.sleep,
         stopWhenEmpty: this.options.stopWhenEmpty,
         signal: this.controller.signal,
+        reconnect: this.options.reconnect ?? DEFAULT_RECONNECT_POLICY,
+        warn: (message) => this.options.onWarning?.(message),
         process: (job) => this.process(job, (delivered) => runner.process(delivered, this.controller.signal)),
       })
     } finally {

@@ -1,5 +1,6 @@
 import { UserError } from '../../foundation/errors.ts'
 import { Worker, type JobReport } from '../../queue/worker.ts'
+import { DEFAULT_RECONNECT_POLICY } from '../../queue/reconnect.ts'
 import type { CommandHandler } from '../command.ts'
 import type { Output } from '../output.ts'
 
@@ -50,6 +51,8 @@ const queueWork: CommandHandler = async ({ app, args, options, output }) => {
     maxTime: number(options, 'maxTime', 0),
     memory: number(options, 'memory', 512),
     onJob: (report) => (json ? output.line(JSON.stringify(report)) : output.line(line(report, output))),
+    reconnect: { ...DEFAULT_RECONNECT_POLICY, maxDisconnected: number(options, 'maxDisconnected', DEFAULT_RECONNECT_POLICY.maxDisconnected) },
+    onWarning: (message) => (json ? output.line(JSON.stringify({ warning: message })) : output.error(`  Warning: ${message}`)),
   })
   const stop = () => void worker.stop('signal')
   process.once('SIGTERM', stop)
