@@ -1,5 +1,6 @@
 import { UserError } from '../../foundation/errors.ts'
-import { parseName, type GeneratorName } from './naming.ts'
+import { quoteInput } from '../quote-input.ts'
+import { MAX_NAME_LENGTH, parseName, type GeneratorName } from './naming.ts'
 
 /**
  * An event named on the command line (`--event`, `--events`): a class event, or a string
@@ -19,12 +20,15 @@ const STRING_EVENT = /^[A-Za-z0-9_.:*-]+$/
 export function parseEventReference(input: string): EventReference {
   const raw = input.trim()
   if (raw === '') throw new UserError('The event name is empty: pass --event=OrderShipped or --event=order.shipped.')
+  if (raw.length > MAX_NAME_LENGTH) {
+    throw new UserError(`Invalid event name ${quoteInput(raw)}: an event name is at most ${MAX_NAME_LENGTH} characters.`)
+  }
   const last = raw.slice(raw.lastIndexOf('/') + 1)
   const isString = raw.includes('.') || raw.includes('*') || !/^[A-Z]/.test(last) || raw.includes(':')
   if (!isString || raw.includes('/')) return { kind: 'class', name: parseName(raw) }
   if (!STRING_EVENT.test(raw)) {
     throw new UserError(
-      `Invalid event name "${raw}": string events use letters, digits and . _ - : * (e.g. order.shipped, orders.*).`,
+      `Invalid event name ${quoteInput(raw)}: string events use letters, digits and . _ - : * (e.g. order.shipped, orders.*).`,
     )
   }
   return { kind: 'string', eventName: raw, wildcard: raw.includes('*') }

@@ -1,4 +1,5 @@
 import { UserError } from '../../foundation/errors.ts'
+import { quoteInput } from '../quote-input.ts'
 
 /**
  * A generator's name argument, normalised once so every generator agrees on it:
@@ -58,6 +59,13 @@ export const heraldNames: ReadonlySet<string> = new Set([
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/
 
+/**
+ * The longest name a generator takes, folders included. A file name may have 255 bytes, and
+ * the stubs add suffixes (`.test.ts`); the writer checks each real path too, so this bound is
+ * for the input itself: nobody names a class in more.
+ */
+export const MAX_NAME_LENGTH = 200
+
 /** `orderShipped`, `HTTPRequest_sent`, `order-shipped` → their words, case kept. */
 function words(segment: string): string[] {
   return segment
@@ -74,7 +82,7 @@ function words(segment: string): string[] {
 const upperFirst = (word: string): string => word[0]!.toUpperCase() + word.slice(1)
 
 function refuse(input: string, reason: string): never {
-  throw new UserError(`Invalid name "${input}": ${reason}`)
+  throw new UserError(`Invalid name ${quoteInput(input)}: ${reason}`)
 }
 
 /**
@@ -89,6 +97,7 @@ function refuse(input: string, reason: string): never {
 export function parseName(input: string, options: NameOptions = {}): GeneratorName {
   const raw = input.trim()
   if (raw === '') throw new UserError('Invalid name "": the name is empty; give one like OrderShipped.')
+  if (raw.length > MAX_NAME_LENGTH) refuse(raw, `a name is at most ${MAX_NAME_LENGTH} characters; choose a shorter one.`)
   if (raw.includes('\\')) refuse(raw, 'it contains a backslash; nest with "/", e.g. Admin/UserBanned.')
   if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw) || raw.startsWith('~')) {
     refuse(raw, 'it is an absolute path; give a name relative to the generator\'s folder, e.g. Admin/UserBanned.')
@@ -102,7 +111,7 @@ export function parseName(input: string, options: NameOptions = {}): GeneratorNa
   const parts = segments.map((segment) => {
     const found = words(segment)
     if (!SEGMENT.test(segment) || found.length === 0 || !/^[A-Za-z]/.test(found[0]!)) {
-      refuse(raw, `"${segment}" is not an identifier; use letters and digits, starting with a letter (e.g. OrderShipped).`)
+      refuse(raw, `${quoteInput(segment)} is not an identifier; use letters and digits, starting with a letter (e.g. OrderShipped).`)
     }
     return found
   })
