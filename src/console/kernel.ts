@@ -4,6 +4,8 @@ import type { Application } from '../foundation/application.ts'
 import type { CommandDefinition } from './command.ts'
 import { commands } from './manifest.ts'
 import { UserError } from '../foundation/errors.ts'
+import { isConnectionError } from '../foundation/service-errors.ts'
+import { oneLine } from './quote-input.ts'
 import { Output, type OutputStreams } from './output.ts'
 
 export interface ArtisanOptions {
@@ -68,14 +70,42 @@ export async function runArtisan(argv: readonly string[], options: ArtisanOption
       // Help and version "errors" are commander's normal exits.
       return error.exitCode === 0 ? 0 : 1
     }
-    if (error instanceof UserError) {
-      output.error(error.message)
-      return 1
-    }
-    output.error(error instanceof Error ? `Error: ${error.message}` : `Error: ${String(error)}`)
-    if (verbose && error instanceof Error && error.stack) streams.stderr.write(`${error.stack}\n`)
-    return 2
+    return reportError(error, output, verbose ? streams.stderr : null)
   }
+}
+
+/**
+ * The one line an error gets, and its exit code. A UserError (a bad name, option or setting,
+ * a service that cannot be reached) is the user's to fix: its message, exit 1. A connection
+ * failure that no command put into words is one too: a service is down or misaddressed. Anything
+ * else is Herald's own bug: exit 2, its first line without the SQL a database driver put in front
+ * of it (a statement can carry bound values), and the stack only under --verbose.
+ */
+function reportError(error: unknown, output: Output, stackTo: OutputStreams['stderr'] | null): number {
+  if (error instanceof UserError) {
+    output.error(oneLine(error.message))
+    return 1
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  if (isConnectionError(error)) {
+    output.error(`A service is unreachable (${firstLine(message)}): check that it is running and its address in .env.`)
+    return 1
+  }
+  output.error(`Error: ${firstLine(withoutSql(message))}${stackTo === null ? ' (run with --verbose for the stack)' : ''}`)
+  if (stackTo !== null && error instanceof Error && error.stack) stackTo.write(`${error.stack}\n`)
+  return 2
+}
+
+function firstLine(text: string): string {
+  return oneLine(text.trim().split('\n', 1)[0] ?? '') || 'an error without a message'
+}
+
+/** knex prefixes a failed statement to the driver's message: `select * from "x" - relation "x" does not exist`. */
+const KNEX_STATEMENT = /^(?:select|insert|update|delete|with|create|alter|drop|pragma|truncate)\b.* - (.+)$/is
+
+function withoutSql(message: string): string {
+  const statement = KNEX_STATEMENT.exec(message)
+  return statement ? `a database statement failed: ${statement[1]}` : message
 }
 
 async function runCommand(
@@ -92,10 +122,22 @@ async function runCommand(
   const { default: handler } = await definition.load()
   const state: { booted: Promise<Application> | null } = { booted: null }
   const bootOnce = () => (state.booted ??= boot(cwd))
+  let failed = false
   try {
     const app = definition.boots ? await bootOnce() : null
     return (await handler({ app, args, options: opts, output, cwd, boot: bootOnce })) ?? 0
+  } catch (error) {
+    failed = true
+    throw error
   } finally {
-    if (state.booted !== null) await (await state.booted).shutdown()
+    if (state.booted !== null) {
+      try {
+        await (await state.booted).shutdown()
+      } catch (error) {
+        // After a failed command (or boot), what it failed with is the error to report; a
+        // shutdown that fails too (closing a pool that never connected) would only hide it.
+        if (!failed) throw error
+      }
+    }
   }
 }

@@ -1,5 +1,7 @@
 import { UserError } from '../foundation/errors.ts'
 import { ulidTime } from '../support/ulid.ts'
+import { wholeNumberOption } from './numeric-option.ts'
+import { quoteInput } from './quote-input.ts'
 
 /** What `event:history` and `event:replay` accept: checked here, so bad input is one line and exit 1. */
 
@@ -19,7 +21,7 @@ export function parseDate(value: unknown, option: string): Date | undefined {
   if (value === undefined) return undefined
   const text = String(value)
   const time = ISO_DATE.test(text) ? Date.parse(text) : Number.NaN
-  if (Number.isNaN(time)) throw new UserError(`${option} must be an ISO date such as 2026-11-23 or 2026-11-23T10:00:00Z, got "${text}".`)
+  if (Number.isNaN(time)) throw new UserError(`${option} must be an ISO date such as 2026-11-23 or 2026-11-23T10:00:00Z, got ${quoteInput(text)}.`)
   return new Date(time)
 }
 
@@ -32,17 +34,17 @@ export function parseBound(value: unknown, option: '--from' | '--to'): string | 
   const text = String(value)
   if (ULID.test(text)) return text.toUpperCase()
   if (!ISO_DATE.test(text) || Number.isNaN(Date.parse(text))) {
-    throw new UserError(`${option} must be an event id (from event:history) or an ISO date such as 2026-11-23T10:00:00Z, got "${text}".`)
+    throw new UserError(`${option} must be an event id (from event:history) or an ISO date such as 2026-11-23T10:00:00Z, got ${quoteInput(text)}.`)
   }
   return ulidTime(Date.parse(text)) + (option === '--from' ? '0' : 'Z').repeat(16)
 }
 
-/** `--limit`: a positive whole number. */
+/** The most events `event:history` lists at once: they are all held in memory to print. */
+export const MAX_LIMIT = 1_000_000
+
+/** `--limit`: a whole number from 1 to {@link MAX_LIMIT}. */
 export function parseLimit(value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  const limit = Number(value)
-  if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit must be a positive whole number, got "${String(value)}".`)
-  return limit
+  return wholeNumberOption(value, '--limit', { min: 1, max: MAX_LIMIT }, fallback)
 }
 
 /** Checks that `since` is not after `until`. */

@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path'
 import type { DatabaseConfig, DatabaseConnectionConfig } from '../foundation/config.ts'
 import { UserError } from '../foundation/errors.ts'
 import { LazyConnections } from '../foundation/lazy-connections.ts'
+import { knexLog } from './knex-log.ts'
 import { currentTransaction, runInTransaction } from './transactions.ts'
 
 /** The knex `client` for each configured driver. */
@@ -68,7 +69,7 @@ export class DatabaseManager {
     const { default: knex } = await import('knex')
     if (settings.driver === 'sqlite') {
       const filename = isAbsolute(settings.filename) || settings.filename === ':memory:' ? settings.filename : join(this.basePath, settings.filename)
-      const db = knex({ client: clients.sqlite, connection: { filename }, useNullAsDefault: true, pool: { min: 1, max: 1 } })
+      const db = knex({ client: clients.sqlite, connection: { filename }, useNullAsDefault: true, pool: { min: 1, max: 1 }, log: knexLog })
       // WAL lets readers run beside the writer; busy_timeout makes a second process wait
       // for the lock instead of failing at once.
       await db.raw('PRAGMA journal_mode = WAL')
@@ -76,6 +77,6 @@ export class DatabaseManager {
       return db
     }
     const { host, port, user, password, database } = settings
-    return knex({ client: clients[settings.driver], connection: { host, port, user, password, database }, pool: { min: 0, max: 10 } })
+    return knex({ client: clients[settings.driver], connection: { host, port, user, password, database }, pool: { min: 0, max: 10 }, log: knexLog })
   }
 }

@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../../events/store/event-store.ts'
 import type { CommandHandler } from '../command.ts'
 import type { Output } from '../output.ts'
+import { onDatabase } from '../service-failure.ts'
 import { checkRange, parseDate, parseLimit, parseNames } from '../stored-event-input.ts'
 
 /** The table `event:history` and `event:replay --dry-run` print. */
@@ -18,7 +19,7 @@ const eventHistory: CommandHandler = async ({ app, options, output }) => {
   const until = parseDate(options.until, '--until')
   checkRange(since, until, '--since and --until')
   const filter = { events: parseNames(options.event), since, until, limit: parseLimit(options.limit, 50), order: 'desc' as const }
-  const events = await app.make('events.store').history(filter)
+  const events = await onDatabase(app, app.config.get('events').store.connection, () => app.make('events.store').history(filter))
   if (options.json === true) {
     output.json(events)
     return 0

@@ -3,6 +3,7 @@ import { UserError } from '../../foundation/errors.ts'
 import type { CommandHandler } from '../command.ts'
 import type { Output } from '../output.ts'
 import { printStoredEvents } from './event-history.ts'
+import { onDatabase } from '../service-failure.ts'
 import { parseBound, parseNames } from '../stored-event-input.ts'
 
 const BAR_WIDTH = 30
@@ -70,10 +71,14 @@ const eventReplay: CommandHandler = async ({ app, options, output }) => {
     throw new UserError(`Listener "${listener}" is not registered: see artisan event:list for the names.`)
   }
   const store = app.make('events.store')
+  const storeConnection = app.config.get('events').store.connection
 
   if (options.dryRun === true) {
-    const stored = []
-    for await (const event of store.cursor(filter)) stored.push(event)
+    const stored = await onDatabase(app, storeConnection, async () => {
+      const found = []
+      for await (const event of store.cursor(filter)) found.push(event)
+      return found
+    })
     if (stored.length === 0) {
       output.line('No stored events to replay.')
       return 0
@@ -90,7 +95,7 @@ const eventReplay: CommandHandler = async ({ app, options, output }) => {
     return 0
   }
 
-  const total = await store.count(filter)
+  const total = await onDatabase(app, storeConnection, () => store.count(filter))
   if (total === 0) {
     output.line('No stored events to replay.')
     return 0

@@ -1,5 +1,7 @@
 import { createMigrator } from '../../database/migrator.ts'
 import type { CommandHandler } from '../command.ts'
+import { text } from '../generator/command-options.ts'
+import { onDatabase } from '../service-failure.ts'
 
 /**
  * `artisan migrate:status [--database=name]`: each migration, ran (with its batch) or pending,
@@ -12,8 +14,9 @@ import type { CommandHandler } from '../command.ts'
  * ```
  */
 const migrateStatus: CommandHandler = async ({ boot, options, output }) => {
-  const migrator = await createMigrator(await boot(), options.database as string | undefined)
-  const migrations = await migrator.status()
+  const app = await boot()
+  const database = text(options, 'database')
+  const migrations = await onDatabase(app, database, async () => (await createMigrator(app, database)).status())
   if (migrations.length === 0) {
     output.line('No migrations found.')
     return 0

@@ -1,10 +1,13 @@
 import { createMigrator } from '../../database/migrator.ts'
 import type { CommandHandler } from '../command.ts'
+import { text } from '../generator/command-options.ts'
+import { onDatabase } from '../service-failure.ts'
 
 /** `artisan migrate [--database=name]`: runs the pending migrations as one batch. */
 const migrate: CommandHandler = async ({ boot, options, output }) => {
-  const migrator = await createMigrator(await boot(), options.database as string | undefined)
-  const runs = await migrator.latest()
+  const app = await boot()
+  const database = text(options, 'database')
+  const runs = await onDatabase(app, database, async () => (await createMigrator(app, database)).latest())
   if (runs.length === 0) {
     output.line('Nothing to migrate.')
     return 0

@@ -1,0 +1,29 @@
+import type { Application } from '../foundation/application.ts'
+import { isConnectionError, safeAddress, ServiceUnreachableError } from '../foundation/service-errors.ts'
+
+/** Where a database connection points, for messages: host and port, or the SQLite file; never a password. */
+function databaseAddress(app: Application, name: string): string {
+  const settings = app.config.get('database').connections[name]
+  if (settings === undefined) return '(not configured)'
+  return settings.driver === 'sqlite' ? settings.filename : safeAddress(undefined, settings.host, settings.port)
+}
+
+/**
+ * Runs a command's `work` on database connection `name` (the default one when undefined or
+ * null): a connection that cannot be made becomes one line naming the connection and its
+ * address, `Database "pgsql" at 127.0.0.1:5432 is unreachable (connect ECONNREFUSED ...)`,
+ * which the console prints with exit 1, instead of the driver's error and stack.
+ *
+ * ```ts
+ * const runs = await onDatabase(app, options.database, () => migrator.latest())
+ * ```
+ */
+export async function onDatabase<T>(app: Application, name: string | null | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof ServiceUnreachableError || !isConnectionError(error)) throw error
+    const connection = name ?? app.config.get('database').default
+    throw new ServiceUnreachableError(`Database "${connection}"`, databaseAddress(app, connection), error)
+  }
+}
