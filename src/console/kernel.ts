@@ -46,6 +46,8 @@ export async function runArtisan(argv: readonly string[], options: ArtisanOption
     .configureOutput({
       writeOut: (text) => streams.stdout.write(text),
       writeErr: (text) => streams.stderr.write(text),
+      // commander puts its suggestion on a line of its own: "(Did you mean --limit?)".
+      outputError: (text, write) => write(`${text.trim().split(/\r?\n/).join(' ')}\n`),
     })
 
   for (const definition of commands) {
