@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs'
 import { join, posix } from 'node:path'
 import { UserError } from '../../foundation/errors.ts'
 import { classEventContext, nameContext, type EventContext } from './contexts.ts'
@@ -26,10 +26,20 @@ function exportOf(source: string, className: string): { defaultExport: boolean }
   return match ? { defaultExport: match[1] !== undefined } : null
 }
 
+/** True for a regular file; false for a link (never read through: it may lead anywhere), a folder or nothing. */
+function isPlainFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile()
+  } catch {
+    return false
+  }
+}
+
 function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return []
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((file) => /\.(ts|mts|js|mjs)$/.test(file) && !/(\.d\.ts|\.test\.\w+|\.spec\.\w+)$/.test(file))
+    .filter((file) => isPlainFile(join(dir, file)))
     .sort()
 }
 
@@ -51,7 +61,8 @@ export interface FoundEvent {
  * hold several events. Reads the source text only: generators never import the application.
  */
 export function findEvent(root: string, name: GeneratorName, conventional: RenderedFile): FoundEvent | null {
-  if (existsSync(conventional.absolute)) {
+  // A link there is not read: the writer refuses it, with the reason, if the event must be made.
+  if (isPlainFile(conventional.absolute)) {
     const found = exportOf(readFileSync(conventional.absolute, 'utf8'), name.className)
     if (!found) {
       throw new UserError(
