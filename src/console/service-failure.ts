@@ -8,6 +8,12 @@ function databaseAddress(app: Application, name: string): string {
   return settings.driver === 'sqlite' ? settings.filename : safeAddress(undefined, settings.host, settings.port)
 }
 
+/** better-sqlite3's refusals to open the file (a missing folder, no permission), which carry no code. */
+function isUnopenableFile(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : ''
+  return /^Cannot open database because|unable to open database file/.test(message)
+}
+
 /**
  * Runs a command's `work` on database connection `name` (the default one when undefined or
  * null): a connection that cannot be made becomes one line naming the connection and its
@@ -22,7 +28,7 @@ export async function onDatabase<T>(app: Application, name: string | null | unde
   try {
     return await work()
   } catch (error) {
-    if (error instanceof ServiceUnreachableError || !isConnectionError(error)) throw error
+    if (error instanceof ServiceUnreachableError || !(isConnectionError(error) || isUnopenableFile(error))) throw error
     const connection = name ?? app.config.get('database').default
     throw new ServiceUnreachableError(`Database "${connection}"`, databaseAddress(app, connection), error)
   }

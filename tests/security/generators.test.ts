@@ -95,6 +95,8 @@ describe('generators never follow a symbolic link', () => {
   afterEach(() => {
     for (const step of undo.splice(0).reverse()) step()
     rmSync(outside, { recursive: true, force: true })
+    // stubs/ back to its one .gitkeep, whatever a test (or a regression) published there.
+    for (const name of readdirSync(path('stubs'))) if (name !== '.gitkeep') rmSync(path('stubs', name), { recursive: true, force: true })
   })
 
   const path = (...parts: string[]) => join(copy.root, ...parts)
