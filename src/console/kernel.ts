@@ -93,7 +93,7 @@ function reportError(error: unknown, output: Output, stackTo: OutputStreams['std
     output.error(`A service is unreachable (${firstLine(message)}): check that it is running and its address in .env.`)
     return 1
   }
-  output.error(`Error: ${firstLine(withoutSql(message))}${stackTo === null ? ' (run with --verbose for the stack)' : ''}`)
+  output.error(`Error: ${firstLine(withoutSql(message))}`)
   if (stackTo !== null && error instanceof Error && error.stack) stackTo.write(`${error.stack}\n`)
   return 2
 }
