@@ -17,7 +17,8 @@ declare module '../foundation/container.ts' {
 }
 
 /**
- * Binds the dispatcher, the redactor (the `events.redact` rules) and the event store (streams work whenever its table exists); at boot,
+ * Binds the dispatcher, the redactor (the `events.redact` rules, which every way out of the
+ * process uses) and the event store (streams work whenever its table exists); at boot,
  * registers what discovery finds in app/ and, with EVENTS_STORE_ENABLED, installs the
  * middleware that writes every dispatched event to the store.
  */
