@@ -92,6 +92,13 @@ echo.private('dashboard').listen('.event.dispatched', (message: { name: string; 
   prepend(feed, item)
 })
 
+// A refused subscription would otherwise be an empty feed that never fills: say why instead.
+socket.on('subscription_error', (channel: string, status: number) => {
+  if (channel !== 'private-dashboard') return
+  const notice = el('li', { class: 'empty', 'data-refused': String(status) }, `The live feed is for operators, and this page's socket was refused (${status}). With several web servers, give them all the same APP_KEY.`)
+  feed.replaceChildren(notice)
+})
+
 // Jobs as workers take and finish them.
 const jobs = document.getElementById('jobs')!
 function jobItem(job: JobMessage): HTMLElement {
