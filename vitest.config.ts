@@ -37,7 +37,18 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
-      { extends: true, test: { name: 'security', include: ['tests/security/**/*.test.ts'], fileParallelism: false, testTimeout: 60_000, hookTimeout: 60_000 } },
+      {
+        extends: true,
+        test: {
+          // Attacks that must fail, against the real services and socket.io clients: one file
+          // at a time, like integration, for the same reason.
+          name: 'security',
+          include: ['tests/security/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 })

@@ -8,8 +8,10 @@ export default defineConfig((env) => {
   const defaults = defaultEventsConfig(env)
   return {
     ...defaults,
-    // Masked in stored events, logs and the JSON-lines file: keys, dotted paths, regexes
-    // (EVENTS_REDACT), and here anything about cards.
+    // Masked in everything that leaves the process for someone other than the event's own
+    // listeners (stored events, logs, the JSON-lines file, webhooks, failed jobs' errors, the
+    // dashboard feed): keys matched ignoring case and separators, dotted paths, regexes
+    // (EVENTS_REDACT; the mask is EVENTS_REDACT_MASK), and here anything about cards.
     redact: [...defaults.redact, /card/i],
   }
 })

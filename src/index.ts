@@ -26,7 +26,7 @@ export {
 } from './events/dispatcher.ts'
 export { currentEventContext, withEventContext, type EventContext } from './events/event-context.ts'
 export { ulid } from './support/ulid.ts'
-export { createRedactor, REDACTED, type RedactRule, type Redactor } from './events/redaction.ts'
+export { createRedactor, normalizeKey, REDACTED, type RedactRule, type Redactor, type RedactorOptions } from './events/redaction.ts'
 export {
   EventStore,
   type StoredEvent,

@@ -28,6 +28,8 @@ const productNames = new Map(
   (JSON.parse(document.getElementById('products')?.textContent ?? '[]') as { sku: string; name: string }[]).map((product) => [product.sku, product.name]),
 )
 const csrfToken = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? ''
+// Who this page's socket is, for its private channels (the dashboard, the customer's orders).
+const broadcastToken = document.querySelector<HTMLMetaElement>('meta[name="broadcast-token"]')?.content ?? ''
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag)
@@ -52,6 +54,7 @@ const echo = new Echo<'socket.io'>({
   host: window.location.origin,
   transports: ['websocket'],
   namespace: false,
+  auth: { headers: { Authorization: `Bearer ${broadcastToken}` } },
 })
 
 function connection(state: 'live' | 'down'): void {
@@ -77,9 +80,9 @@ async function post(url: string, body: unknown): Promise<Response> {
   })
 }
 
-// The event feed: every event any process dispatches.
+// The event feed: every event any process dispatches, redacted, on the operators' private channel.
 const feed = document.getElementById('feed')!
-echo.channel('dashboard').listen('.event.dispatched', (message: { name: string; at: string; payload: unknown }) => {
+echo.private('dashboard').listen('.event.dispatched', (message: { name: string; at: string; payload: unknown }) => {
   const item = el(
     'li',
     { 'data-event': message.name },
@@ -87,6 +90,13 @@ echo.channel('dashboard').listen('.event.dispatched', (message: { name: string; 
     el('pre', {}, JSON.stringify(message.payload)),
   )
   prepend(feed, item)
+})
+
+// A refused subscription would otherwise be an empty feed that never fills: say why instead.
+socket.on('subscription_error', (channel: string, status: number) => {
+  if (channel !== 'private-dashboard') return
+  const notice = el('li', { class: 'empty', 'data-refused': String(status) }, `The live feed is for operators, and this page's socket was refused (${status}). With several web servers, give them all the same APP_KEY.`)
+  feed.replaceChildren(notice)
 })
 
 // Jobs as workers take and finish them.
@@ -112,7 +122,7 @@ function renderJob(job: JobMessage): void {
   )
 }
 echo
-  .channel('dashboard')
+  .private('dashboard')
   .listen('.job.processing', renderJob)
   .listen('.job.processed', (job: JobMessage) => {
     renderJob(job)

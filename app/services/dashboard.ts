@@ -1,7 +1,10 @@
-import { Broadcast, facadeRoot } from 'herald'
+import { Broadcast, PrivateChannel, facadeRoot } from 'herald'
 
-/** The public channel the dashboard (GET /) listens on. */
-export const DASHBOARD_CHANNEL = 'dashboard'
+/**
+ * The channel the dashboard (GET /) listens on: private (`private-dashboard`), authorized by
+ * the `dashboard` entry of app/channels.ts, since it carries every event and job.
+ */
+export const DASHBOARD_CHANNEL = new PrivateChannel('dashboard')
 
 let warned = false
 

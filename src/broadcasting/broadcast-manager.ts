@@ -1,6 +1,7 @@
 import { LazyConnections } from '../foundation/lazy-connections.ts'
 import type { ServerOptions } from 'socket.io'
 import { isShouldBroadcastNow } from '../events/contracts.ts'
+import { currentEventContext } from '../events/event-context.ts'
 import type { BroadcastGateway, Dispatcher } from '../events/dispatcher.ts'
 import type { BroadcastConnectionConfig, BroadcastingConfig } from '../foundation/config.ts'
 import { UserError } from '../foundation/errors.ts'
@@ -136,9 +137,11 @@ export class BroadcastManager implements BroadcastGateway, BroadcastDelivery {
    * Broadcasts a ShouldBroadcast event (the dispatcher calls this): nothing when
    * `broadcastWhen()` is false, a queued job for ShouldBroadcast (on the default queue
    * connection, queue `broadcastQueue` or the connection's default), an immediate delivery for
-   * ShouldBroadcastNow or when there is no queue.
+   * ShouldBroadcastNow or when there is no queue. Nothing either while `event:replay` runs
+   * (see {@link BroadcastManager.replaying}).
    */
   async broadcast(eventName: string, event: object): Promise<unknown> {
+    if (this.replaying(eventName)) return undefined
     const message = broadcastMessage(eventName, event, excludedSocket(event))
     if (message === null) return undefined
     if (this.interceptor !== null) {
@@ -155,6 +158,7 @@ export class BroadcastManager implements BroadcastGateway, BroadcastDelivery {
 
   /** Delivers a message on a connection (the default one): what a worker does with a broadcast job. */
   async deliver(message: BroadcastMessage, connection?: string): Promise<void> {
+    if (this.replaying(message.event)) return
     const driver = await this.connection(connection)
     await driver.deliver(message)
   }
@@ -207,6 +211,19 @@ export class BroadcastManager implements BroadcastGateway, BroadcastDelivery {
       'broadcast connections',
       adapters.map((adapter) => () => adapter.close()),
     )
+  }
+
+  /**
+   * Replays broadcast nothing, whatever the path: the replayed event's own broadcast (the
+   * dispatcher skips it), a ShouldBroadcast event a listener dispatches during the replay, an
+   * anonymous `Broadcast.on(...)` a listener sends (a dashboard feed), a direct `deliver()`.
+   * Checked here, where every one of them passes, rather than in each listener; a fake records
+   * nothing either, so a test can assert it.
+   */
+  private replaying(name: string): boolean {
+    if (currentEventContext()?.replaying !== true) return false
+    this.deps.logger().debug(`Broadcast "${name}" dropped: nothing is broadcast while event:replay runs.`)
+    return true
   }
 
   private async open(name: string): Promise<BroadcastDriver> {

@@ -6,6 +6,7 @@ import { currentEventContext, withEventContext, type EventContext } from './even
 import { FRAMEWORK_CLASS, isShouldBroadcast, isShouldDispatchAfterCommit, isShouldQueue } from './contracts.ts'
 import { Dispatchable, eventClassName } from './dispatchable.ts'
 import { routedMethodName } from './listener.ts'
+import type { Redactor } from './redaction.ts'
 import { isWildcard, wildcardMatcher } from './wildcard.ts'
 import type {
   DebugLogger,
@@ -218,8 +219,18 @@ export class Dispatcher {
   private queueGateway: QueuedListenerGateway | null = null
   private broadcaster: BroadcastGateway | null = null
   private middleware: readonly EventMiddleware[] = []
+  private redactor: Redactor | null = null
 
   constructor(private readonly logger: DebugLogger = silentLogger) {}
+
+  /**
+   * @internal The `events.redact` rules, which the message of a dispatch's AggregateError
+   * passes: it quotes each listener's error, which may quote the payload, and it is what a web
+   * server's error log prints. The listeners' own errors (`errors`) stay as thrown.
+   */
+  useRedactor(redactor: Redactor | null): void {
+    this.redactor = redactor
+  }
 
   /**
    * Registers a listener for an event class, a string name, a wildcard pattern or a list.
@@ -664,7 +675,7 @@ export class Dispatcher {
     } finally {
       if (--this.inflight === 0) this.notifySettled()
     }
-    if (failures !== null) throw this.aggregate(name, failures)
+    if (failures !== null) throw this.aggregate(name, failures, event)
     return halt ? halted : responses
   }
 
@@ -696,14 +707,15 @@ export class Dispatcher {
     }
   }
 
-  private aggregate(name: string, failures: Array<{ entry: ListenerEntry; error: unknown }>): AggregateError {
+  private aggregate(name: string, failures: Array<{ entry: ListenerEntry; error: unknown }>, event: unknown): AggregateError {
     const list = failures
       .map(({ entry, error }) => `${label(entry.name, entry.method)} (${describeError(error)})`)
       .join(', ')
     const count = failures.length === 1 ? '1 listener' : `${failures.length} listeners`
+    const message = `${count} failed for event "${name}": ${list}`
     return new AggregateError(
       failures.map((failure) => failure.error),
-      `${count} failed for event "${name}": ${list}`,
+      this.redactor === null ? message : this.redactor.redactText(message, event),
     )
   }
 

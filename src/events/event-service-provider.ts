@@ -2,7 +2,7 @@ import { ServiceProvider } from '../foundation/service-provider.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { emptyDiscovery, registerDiscovered, scanEvents, type DiscoveryReport } from './discovery.ts'
 import { readEventCache } from './event-cache.ts'
-import { createRedactor } from './redaction.ts'
+import { createRedactor, type Redactor } from './redaction.ts'
 import { EventStore } from './store/event-store.ts'
 import { storeMiddleware } from './store/store-middleware.ts'
 
@@ -11,11 +11,14 @@ declare module '../foundation/container.ts' {
     events: Dispatcher
     'events.discovery': DiscoveryReport
     'events.store': EventStore
+    /** config/events.ts `redact` and `redactMask`: what every way out of the process masks. */
+    'events.redactor': Redactor
   }
 }
 
 /**
- * Binds the dispatcher and the event store (streams work whenever its table exists); at boot,
+ * Binds the dispatcher, the redactor (the `events.redact` rules, which every way out of the
+ * process uses) and the event store (streams work whenever its table exists); at boot,
  * registers what discovery finds in app/ and, with EVENTS_STORE_ENABLED, installs the
  * middleware that writes every dispatched event to the store.
  */
@@ -23,6 +26,10 @@ export class EventServiceProvider extends ServiceProvider {
   override register(): void {
     // The logger is read at each note: boot may replace it once .env is loaded.
     this.app.singleton('events', () => new Dispatcher({ debug: (message) => this.app.logger.debug(message) }))
+    this.app.singleton('events.redactor', () => {
+      const config = this.app.config.get('events')
+      return createRedactor(config.redact, { mask: config.redactMask })
+    })
     this.app.singleton('events.store', () => {
       const config = this.app.config.get('events')
       return new EventStore({
@@ -30,7 +37,7 @@ export class EventServiceProvider extends ServiceProvider {
         connection: config.store.connection,
         table: config.store.table,
         registry: this.app.make('queue').registry,
-        redact: createRedactor(config.redact),
+        redact: this.app.make('events.redactor'),
         events: this.app.make('events'),
       })
     })
@@ -39,6 +46,7 @@ export class EventServiceProvider extends ServiceProvider {
   /** Registers from the event cache when there is one (`artisan event:cache`), else scans. */
   override async boot(): Promise<void> {
     const config = this.app.config.get('events')
+    this.app.make('events').useRedactor(this.app.make('events.redactor'))
     if (config.store.enabled) this.app.make('events').use(storeMiddleware(this.app.make('events.store')))
     if (!config.discovery) {
       this.app.instance('events.discovery', emptyDiscovery)

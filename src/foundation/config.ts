@@ -21,11 +21,16 @@ export interface EventsConfig {
   /** The event store: every dispatched event written to a table (EVENTS_STORE_ENABLED, EVENTS_STORE_TABLE). */
   store: { enabled: boolean; table: string; connection: string | null }
   /**
-   * What is masked in stored events, logs and the JSON-lines file: key names (`password`, at
-   * any depth), dotted paths from the payload's root (`card.number`), and regexes tested
-   * against both the key and the dotted path.
+   * What is masked in everything that leaves the process for someone other than the event's
+   * own listeners (stored events, logs, the JSON-lines file, webhooks, failed jobs' errors, the
+   * demo's dashboard feed): key names (`password`, at any depth), dotted paths from the
+   * payload's root (`card.number`), both case- and separator-insensitive (`api_key` masks
+   * `apiKey` and `API-KEY`), and regexes tested against both the key and the dotted path
+   * (EVENTS_REDACT).
    */
   redact: ReadonlyArray<string | RegExp>
+  /** What a masked value becomes (EVENTS_REDACT_MASK, default `[REDACTED]`). */
+  redactMask: string
   /** Prometheus metrics, served by the web server at `path` (EVENTS_METRICS_ENABLED). */
   metrics: { enabled: boolean; path: string }
   /** OpenTelemetry spans through @opentelemetry/api: dispatches, listeners, jobs (EVENTS_TRACING_ENABLED). */
@@ -51,7 +56,8 @@ export function defaultEventsConfig(env: Env): EventsConfig {
     discovery: env.boolean('EVENTS_DISCOVERY', true),
     paths: { events: 'app/events', listeners: 'app/listeners', subscribers: 'app/subscribers' },
     store: { enabled: env.boolean('EVENTS_STORE_ENABLED', false), table: env.string('EVENTS_STORE_TABLE', 'stored_events'), connection: env.get('EVENTS_STORE_CONNECTION') ?? null },
-    redact: env.list('EVENTS_REDACT', ['password', 'password_confirmation', 'token', 'secret', 'authorization', 'api_key']),
+    redact: env.list('EVENTS_REDACT', ['password', 'password_confirmation', 'token', 'access_token', 'refresh_token', 'secret', 'client_secret', 'authorization', 'cookie', 'api_key']),
+    redactMask: env.string('EVENTS_REDACT_MASK', '[REDACTED]'),
     metrics: { enabled: env.boolean('EVENTS_METRICS_ENABLED', false), path: env.string('EVENTS_METRICS_PATH', '/metrics') },
     tracing: { enabled: env.boolean('EVENTS_TRACING_ENABLED', false) },
     handlers: {

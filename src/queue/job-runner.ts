@@ -1,6 +1,7 @@
 import type { BroadcastMessage } from '../broadcasting/contracts.ts'
 import { JOB_CONTEXT, type JobContext } from '../events/contracts.ts'
 import { withEventContext } from '../events/event-context.ts'
+import type { Redactor } from '../events/redaction.ts'
 import { isThenable } from '../support/promises.ts'
 import type { Logger } from '../foundation/logger.ts'
 import type { DeliveredJob, JobOutcome } from './driver.ts'
@@ -29,6 +30,12 @@ export interface JobRunnerContext {
   deliverBroadcast?(message: BroadcastMessage): Promise<void>
   failedJobs(): Promise<FailedJobStore>
   readonly logger: Logger
+  /**
+   * The `events.redact` rules: a failed job's error, as failed_jobs, the worker's output and
+   * `Queue.after/failing` callbacks get it, has the event's masked values taken out of its
+   * message and stack (a listener's `throw new Error(\`card ${event.card} declined\`)`).
+   */
+  readonly redactor?: Redactor
   /**
    * Wraps each job's run (tracing: the job's span, a child of the span that queued it). Must
    * call `run` (with the trace context the job's own dispatches should continue) and return
@@ -264,14 +271,17 @@ export class JobRunner {
       }
     }
     const payload = envelope === null ? job.payload : JSON.stringify({ ...envelope, attempts: Math.max(job.attempts, 1) })
+    // The failed() hook above is the listener's own and saw the error as thrown; what is
+    // written down and reported from here on is for operators.
+    const reported = this.context.redactor === undefined || event === null ? error : this.context.redactor.redactError(error, event)
     try {
       const store = await this.context.failedJobs()
-      await store.log(this.context.connection, job.queue, payload, error)
+      await store.log(this.context.connection, job.queue, payload, reported)
     } catch (storeError) {
       // Losing the record is worse than losing the job's place: say so loudly.
       this.context.logger.error(`Could not record failed job ${job.id} in failed_jobs: ${String(storeError)}`)
     }
-    return { kind: 'failed', error }
+    return { kind: 'failed', error: reported }
   }
 
   /** A broadcast job's handler; a job that cannot be delivered fails at once, without retries. */

@@ -3,6 +3,7 @@ import type { Dispatcher, QueuedListenerGateway } from '../events/dispatcher.ts'
 import { eventClassName } from '../events/dispatchable.ts'
 import { isShouldDispatchAfterCommit } from '../events/contracts.ts'
 import type { DiscoveryReport } from '../events/discovery.ts'
+import type { Redactor } from '../events/redaction.ts'
 import type { RegisteredListener } from '../events/types.ts'
 import { afterCommit } from '../database/transactions.ts'
 import type { DatabaseManager } from '../database/database-manager.ts'
@@ -52,6 +53,8 @@ export interface QueueManagerDependencies {
   readonly discovery: () => DiscoveryReport | undefined
   readonly logger: Logger
   readonly failedJobs: () => Promise<FailedJobStore>
+  /** The `events.redact` rules, which failed jobs' errors pass (see JobRunnerContext.redactor). */
+  readonly redactor?: () => Redactor
 }
 
 /**
@@ -140,6 +143,7 @@ export class QueueManager implements QueuedListenerGateway {
         failedJobs: () => this.deps.failedJobs(),
         logger: this.deps.logger,
         ...(this.jobInstrument !== null && { instrumentJob: this.jobInstrument }),
+        ...(this.deps.redactor !== undefined && { redactor: this.deps.redactor() }),
       },
       defaults,
     )

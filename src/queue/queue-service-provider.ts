@@ -26,6 +26,7 @@ export class QueueServiceProvider extends ServiceProvider {
           discovery: () => (this.app.resolved('events.discovery') ? this.app.make('events.discovery') : undefined),
           logger: this.app.logger,
           failedJobs: () => (this.failedStore ??= this.openFailedStore()),
+          ...(this.app.bound('events.redactor') && { redactor: () => this.app.make('events.redactor') }),
         }),
     )
   }

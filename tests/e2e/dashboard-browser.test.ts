@@ -2,7 +2,8 @@
  * The dashboard in a real browser: Debian's chromium driven by playwright-core, against
  * `artisan serve` (npm start) in a copy of the project, as a new user would see it. Place an
  * order, watch OrderPlaced arrive in the live feed and the confirmation job finish; place a
- * failing order, see it in failed jobs, press Retry. Screenshots go to tests/e2e/artifacts.
+ * failing order, see it in failed jobs, press Retry; a page whose token is forged is told the
+ * private feed is for operators. Screenshots go to tests/e2e/artifacts.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
@@ -84,6 +85,20 @@ describe('the dashboard in chromium', () => {
     // Nothing from a CDN: every request went to this server.
     expect([...hosts]).toEqual([new URL(base).host])
     expect(problems).toEqual([])
+    await page.close()
+  })
+
+  it('tells a page whose socket is refused the private feed (a forged token) that the feed is for operators', { timeout: 60_000 }, async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    // The page's token forged once the document is parsed, before its module script reads it.
+    // (A string: this file has no DOM types. Not page.route(): a document fulfilled by the test
+    // loses its address space, and chromium then blocks its socket to 127.0.0.1.)
+    await page.addInitScript(`document.addEventListener('readystatechange', () => {
+      if (document.readyState === 'interactive') document.querySelector('meta[name="broadcast-token"]').setAttribute('content', '1.${'0'.repeat(64)}')
+    })`)
+    await page.goto(`${base}/`)
+    await page.locator('#feed li[data-refused="403"]').waitFor({ timeout: 15_000 })
+    expect(await page.locator('#feed li').textContent()).toContain('The live feed is for operators')
     await page.close()
   })
 

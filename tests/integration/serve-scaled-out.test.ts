@@ -76,15 +76,26 @@ describe('artisan serve, scaled out (PostgreSQL, bullmq, redis broadcasting)', (
     const health = await fetch(`${second.url}/health`)
     expect(await health.json()).toEqual({ status: 'up', checks: { database: 'up', queue: 'up', redis: 'up' } })
 
-    // A browser on the second server.
-    const echo = new Echo<'socket.io'>({ broadcaster: 'socket.io', client: io, host: second.url, transports: ['websocket'], namespace: false })
+    // A browser on the second server, with the token a page of the first carries: the
+    // servers share APP_KEY, so either one's page signs the demo user in on the other.
+    const page = await (await fetch(`${first.url}/`)).text()
+    const token = /<meta name="broadcast-token" content="([^"]+)">/.exec(page)?.[1]
+    expect(token).toBeDefined()
+    const echo = new Echo<'socket.io'>({
+      broadcaster: 'socket.io',
+      client: io,
+      host: second.url,
+      transports: ['websocket'],
+      namespace: false,
+      auth: { headers: { Authorization: `Bearer ${token}` } },
+    })
     const orders: { orderId: number }[] = []
     const jobs: { name: string; status: string }[] = []
     const mine: { orderId: number }[] = []
     try {
       echo.channel('orders').listen('OrderPlaced', (order: { orderId: number }) => orders.push(order))
       echo.private('orders.1').listen('OrderPlaced', (order: { orderId: number }) => mine.push(order))
-      echo.channel('dashboard').listen('.job.processed', (job: { name: string; status: string }) => jobs.push(job))
+      echo.private('dashboard').listen('.job.processed', (job: { name: string; status: string }) => jobs.push(job))
       const socket = echo.connector.socket
       await vi.waitFor(() => expect(socket.connected).toBe(true), { timeout: 10_000 })
 

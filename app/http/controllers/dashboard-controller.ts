@@ -2,6 +2,7 @@ import type { Request, Response } from 'express'
 import { Event, Queue, type FieldErrors } from 'herald'
 import { DEMO_USER } from '../../channels.ts'
 import { products } from '../../services/inventory.ts'
+import { broadcastToken } from '../../services/operator.ts'
 import { recentOrders } from '../../services/orders.ts'
 import { presentFailedJob, presentOrder } from '../presenters.ts'
 
@@ -18,6 +19,8 @@ async function dashboardData(form: FormState) {
   return {
     title: 'Dashboard',
     user: DEMO_USER,
+    // What the page's socket shows to subscribe to private-dashboard and private-orders.1.
+    broadcastToken: broadcastToken(DEMO_USER.id),
     products: products.map((product) => ({ ...product, price: (product.priceCents / 100).toFixed(2), selected: old.sku === product.sku })),
     orders: (await recentOrders(10)).map(presentOrder),
     failedJobs: (await Queue.failedJobs()).map(presentFailedJob),

@@ -1,7 +1,6 @@
 import { isAbsolute } from 'node:path'
 import { ServiceProvider } from '../../foundation/service-provider.ts'
 import type { EventMiddleware } from '../dispatcher.ts'
-import { createRedactor } from '../redaction.ts'
 import { JsonLinesSubscriber } from './json-lines-subscriber.ts'
 import { LogSubscriber } from './log-subscriber.ts'
 import { WebhookSubscriber } from './webhook-listener.ts'
@@ -27,7 +26,7 @@ export class EventHandlersServiceProvider extends ServiceProvider {
     const { log, jsonLines, webhook } = config.handlers
     if (!log && jsonLines.path === null && webhook.urls.length === 0) return
     const events = this.app.make('events')
-    const redact = createRedactor(config.redact)
+    const redact = this.app.make('events.redactor')
     this.undo.push(events.use(eventIds))
     if (log) events.subscribe(new LogSubscriber(() => this.app.logger, redact))
     if (jsonLines.path !== null) {

@@ -1,0 +1,42 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { facadeRoot, type AuthRequest } from 'herald'
+
+/**
+ * The demo's stand-in for a session until Herald has one: the dashboard page carries a token
+ * for its user (`<meta name="broadcast-token">`), signed with APP_KEY, which its socket sends
+ * as `Authorization: Bearer <token>` with each private subscription. A socket without it is a
+ * guest. Anyone who can open the page gets the token: the demo signs in whoever opens it, and
+ * a real application issues tokens at login instead.
+ */
+const PURPOSE = 'herald-demo-broadcast-user'
+
+// Without APP_KEY, a key of this process: its pages' tokens work on its own sockets only
+// (several web servers need a shared APP_KEY anyway, to sign broadcasts between them).
+let processKey: Buffer | null = null
+
+function key(): Buffer | string {
+  const configured = facadeRoot().config.get('broadcasting').key
+  if (configured !== null && configured !== '') return configured
+  processKey ??= randomBytes(32)
+  return processKey
+}
+
+function signature(userId: number): Buffer {
+  return createHmac('sha256', key()).update(`${PURPOSE}:${userId}`).digest()
+}
+
+/** The token the dashboard page hands its socket for this user: `<id>.<hex HMAC>`. */
+export function broadcastToken(userId: number): string {
+  return `${userId}.${signature(userId).toString('hex')}`
+}
+
+/** The user id a request's `Authorization: Bearer` token was signed for, or null (no token, a forged one). */
+export function tokenUserId(request: AuthRequest): number | null {
+  const header = request.headers['authorization']
+  const value = Array.isArray(header) ? header[0] : header
+  const match = /^Bearer\s+(\d{1,15})\.([0-9a-f]{64})\s*$/i.exec(value ?? '')
+  if (match === null) return null
+  const userId = Number(match[1])
+  const given = Buffer.from(match[2]!, 'hex')
+  return timingSafeEqual(given, signature(userId)) ? userId : null
+}
