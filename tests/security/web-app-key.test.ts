@@ -9,7 +9,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { parseAppKey } from 'herald'
+import { generateAppKey, parseAppKey } from 'herald'
+import { signingKey } from '../../src/foundation/app-key.ts'
 import { copyProject, projectRoot } from '../support/project-copy.ts'
 
 const ARTISAN = join(projectRoot, 'bin/artisan')
@@ -120,9 +121,47 @@ describe('artisan key:generate', () => {
   })
 })
 
+describe('the signing key', () => {
+  it('decodes base64: keys, takes other text as it is, and refuses a base64: key that is not base64 in one line', () => {
+    const key = generateAppKey()
+    expect(parseAppKey(key)).toEqual(Buffer.from(key.slice('base64:'.length), 'base64'))
+    expect(parseAppKey('a hand-written key')).toEqual(Buffer.from('a hand-written key'))
+    expect(() => parseAppKey('base64:not base64!')).toThrow(/^APP_KEY starts with "base64:" but the rest is not base64: run `artisan key:generate --force`/)
+  })
+
+  it('outside production, makes up one key per process without APP_KEY, warning once; in production refuses', () => {
+    const warnings: string[] = []
+    const logger = { warn: (message: string) => warnings.push(message) }
+    const first = signingKey({ env: 'local', key: null }, logger)
+    const second = signingKey({ env: 'testing', key: null }, logger)
+    expect(first).toHaveLength(32)
+    expect(second).toBe(first)
+    expect(warnings).toEqual([expect.stringMatching(/^APP_KEY is not set: .*run `artisan key:generate`/)])
+    const key = generateAppKey()
+    expect(signingKey({ env: 'production', key }, logger)).toEqual(parseAppKey(key))
+    expect(() => signingKey({ env: 'production', key: null }, logger)).toThrow(/^APP_KEY is not set, and APP_ENV is production/)
+  })
+})
+
 describe('artisan serve and APP_KEY', () => {
   const copy = copyProject()
   folders.push(copy.root)
+
+  /** `artisan serve --no-worker` in the copy; APP_KEY only from its .env (an empty one in the environment would win). */
+  function start(env: Record<string, string>) {
+    const { APP_KEY: _ignored, ...inherited } = process.env
+    const child = spawn(process.execPath, ['bin/artisan', 'serve', '--port', '0', '--no-worker'], {
+      cwd: copy.root,
+      env: { ...inherited, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.add(child)
+    let output = ''
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    return { child, exited, output: () => output }
+  }
 
   it('refuses to start in production without APP_KEY: one line on stderr, exit 1, nothing migrated', async () => {
     const run = await artisan(copy.root, ['serve', '--port', '0'], { APP_ENV: 'production', APP_KEY: '', LOG_LEVEL: 'info' })
@@ -132,29 +171,35 @@ describe('artisan serve and APP_KEY', () => {
     expect(run.stdout).not.toContain('serving')
   })
 
+  it('starts without APP_KEY outside production (a fresh clone), warning once, and its tokens pass CSRF', async () => {
+    const server = start({ LOG_LEVEL: 'warn' })
+    await expect.poll(server.output, { timeout: 45_000 }).toMatch(/Herald is serving http:\/\/127\.0\.0\.1:\d+/)
+    expect(server.output().match(/APP_KEY is not set/g)).toHaveLength(1)
+    const base = /(http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())![1]!
+    const page = await fetch(`${base}/`)
+    const token = /XSRF-TOKEN=([^;]+)/.exec(page.headers.get('set-cookie') ?? '')![1]!
+    const order = await fetch(`${base}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', cookie: `XSRF-TOKEN=${token}`, 'x-csrf-token': token },
+      body: JSON.stringify({ email: 'ada@example.test', sku: 'BOOK-1', quantity: 1 }),
+    })
+    expect(order.status).toBe(201)
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+  })
+
   it('starts in production once key:generate has written a key, and stops on SIGTERM', async () => {
     expect((await artisan(copy.root, ['key:generate'])).code).toBe(0)
-    // Not even an empty APP_KEY in the environment: it would win over .env.
-    const { APP_KEY: _ignored, ...inherited } = process.env
-    const child = spawn(process.execPath, ['bin/artisan', 'serve', '--port', '0', '--no-worker'], {
-      cwd: copy.root,
-      env: { ...inherited, APP_ENV: 'production', LOG_LEVEL: 'warn', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    children.add(child)
-    let output = ''
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    await expect.poll(() => output, { timeout: 45_000 }).toMatch(/Herald is serving http:\/\/127\.0\.0\.1:\d+/)
+    const server = start({ APP_ENV: 'production', LOG_LEVEL: 'warn' })
+    await expect.poll(server.output, { timeout: 45_000 }).toMatch(/Herald is serving http:\/\/127\.0\.0\.1:\d+/)
     // The key from .env signs its tokens: no warning about a made-up one.
-    expect(output).not.toContain('APP_KEY is not set')
-    const port = /127\.0\.0\.1:(\d+)/.exec(output)![1]
+    expect(server.output()).not.toContain('APP_KEY is not set')
+    const port = /127\.0\.0\.1:(\d+)/.exec(server.output())![1]
     const page = await fetch(`http://127.0.0.1:${port}/`)
     expect(page.status).toBe(200)
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'self'")
     expect(page.headers.get('set-cookie')).toMatch(/^XSRF-TOKEN=[0-9a-f]{32}\.[0-9a-f]{64};/)
-    child.kill('SIGTERM')
-    expect(await exited).toBe(0)
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
   })
 })
