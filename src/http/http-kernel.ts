@@ -55,7 +55,8 @@ export interface HttpKernel {
 /**
  * The web side of an application: express and the socket.io server Laravel Echo connects to,
  * on one HTTP server, with `POST /broadcasting/auth` and the signed endpoint through which
- * queue workers' broadcasts reach this server's clients (`POST /_herald/broadcast`).
+ * queue workers' broadcasts reach this server's clients (`POST /_herald/broadcast`). Every
+ * response carries the security headers of config/http.ts (see security-headers.ts).
  *
  * ```ts
  * const kernel = createHttpKernel(app, { channels })
