@@ -6,8 +6,10 @@ export { Env, type EnvSource } from './foundation/env.ts'
 export {
   defineConfig,
   defaultEventsConfig,
+  defaultHttpConfig,
   ConfigRepository,
   type AppConfig,
+  type HttpConfig,
   type DatabaseConfig,
   type QueueConfig,
   type EventsConfig,
@@ -126,6 +128,7 @@ export type { HttpKernel, HttpKernelOptions } from './http/http-kernel.ts'
 export { defineRoutes, type RouteGroups, type RouteRegistrar } from './http/routes.ts'
 export { validate, type Rules, type Validated } from './http/validation.ts'
 export { HttpError, ValidationError, type FieldErrors } from './http/http-error.ts'
-export { csrfProtection, CSRF_COOKIE } from './http/csrf.ts'
+export { csrfProtection, createCsrfToken, isCsrfToken, CSRF_COOKIE, type CsrfOptions } from './http/csrf.ts'
+export { generateAppKey, parseAppKey } from './foundation/app-key.ts'
 export type { ViewFactory, ViewOptions, ViewData } from './http/views.ts'
 export type { HealthReport, HealthStatus } from './http/health.ts'

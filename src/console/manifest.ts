@@ -30,6 +30,16 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/serve.ts'),
   },
   {
+    name: 'key:generate',
+    description: 'Set APP_KEY in .env to a new random key (creating .env from .env.example if missing)',
+    options: [
+      { flags: '--show', description: 'Print a new key, write nothing' },
+      { flags: '--force', description: 'Replace a key that is already set' },
+    ],
+    boots: false,
+    load: () => import('./commands/key-generate.ts'),
+  },
+  {
     name: 'event:cache',
     description: "Discover the application's events and listeners once and cache the result for boot",
     boots: false,

@@ -1,3 +1,4 @@
+import type { HelmetOptions } from 'helmet'
 import type { Env } from './env.ts'
 import type { LogLevel } from './logger.ts'
 import type { ServiceProviderClass } from './service-provider.ts'
@@ -8,8 +9,42 @@ export interface AppConfig {
   env: string
   debug: boolean
   logLevel: LogLevel
+  /** APP_URL: where users reach the application; `https:` turns on Secure cookies and HSTS. */
+  url: string
+  /**
+   * APP_KEY: signs CSRF tokens and the broadcasts other processes post to the web server.
+   * `base64:...` (what `artisan key:generate` writes) or any long random text; null when unset.
+   */
+  key: string | null
   /** The application's own providers, booted after the framework's. */
   providers: ServiceProviderClass[]
+}
+
+/** config/http.ts */
+export interface HttpConfig {
+  /**
+   * Security headers on every response of the web server (helmet): `false` for none, or
+   * helmet options merged over Herald's defaults (CSP directives one by one).
+   */
+  headers: HelmetOptions | false
+  /** The cookies Herald sets (XSRF-TOKEN). */
+  cookies: {
+    /** Sent over HTTPS only. Default: APP_URL is https, or SESSION_SECURE_COOKIE. */
+    secure: boolean
+    sameSite: 'lax' | 'strict' | 'none'
+  }
+}
+
+/** Where `artisan serve` listens by default. */
+const DEFAULT_APP_URL = 'http://127.0.0.1:3000'
+
+/** The http section's defaults, from the environment: what config/http.ts starts from. */
+export function defaultHttpConfig(env: Env): HttpConfig {
+  const url = env.string('APP_URL', DEFAULT_APP_URL)
+  return {
+    headers: {},
+    cookies: { secure: env.boolean('SESSION_SECURE_COOKIE', url.startsWith('https:')), sameSite: 'lax' },
+  }
 }
 
 /** config/events.ts */
@@ -148,6 +183,7 @@ export interface HeraldConfig {
   database: DatabaseConfig
   queue: QueueConfig
   broadcasting: BroadcastingConfig
+  http: HttpConfig
 }
 
 /** A config file's default export: a factory of the typed section, given the environment. */
@@ -175,6 +211,8 @@ export function defaultConfig(env: Env): HeraldConfig {
       env: env.string('APP_ENV', 'local'),
       debug: env.boolean('APP_DEBUG', false),
       logLevel: env.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info'),
+      url: env.string('APP_URL', DEFAULT_APP_URL),
+      key: env.get('APP_KEY') ?? null,
       providers: [],
     },
     events: defaultEventsConfig(env),
@@ -231,6 +269,7 @@ export function defaultConfig(env: Env): HeraldConfig {
         null: { driver: 'null' },
       },
     },
+    http: defaultHttpConfig(env),
   }
 }
 

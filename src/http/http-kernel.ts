@@ -9,11 +9,13 @@ import { defaultUserResolver } from '../broadcasting/default-user-resolver.ts'
 import { createInternalBroadcastRouter } from '../broadcasting/internal-endpoint.ts'
 import { socketIdMiddleware } from '../broadcasting/socket-context.ts'
 import { EchoServer, type EchoServerOptions } from '../broadcasting/socket-server.ts'
+import { signingKey } from '../foundation/app-key.ts'
 import type { Application } from '../foundation/application.ts'
 import { broadcastingAuthRoute } from './broadcasting-auth-route.ts'
 import { csrfProtection } from './csrf.ts'
 import { healthRoute } from './health.ts'
 import { requestContext } from './request-context.ts'
+import { securityHeaders } from './security-headers.ts'
 import { HttpError, ValidationError } from './http-error.ts'
 import type { RouteRegistrar } from './routes.ts'
 import { ViewFactory } from './views.ts'
@@ -53,7 +55,8 @@ export interface HttpKernel {
 /**
  * The web side of an application: express and the socket.io server Laravel Echo connects to,
  * on one HTTP server, with `POST /broadcasting/auth` and the signed endpoint through which
- * queue workers' broadcasts reach this server's clients (`POST /_herald/broadcast`).
+ * queue workers' broadcasts reach this server's clients (`POST /_herald/broadcast`). Every
+ * response carries the security headers of config/http.ts (see security-headers.ts).
  *
  * ```ts
  * const kernel = createHttpKernel(app, { channels })
@@ -65,6 +68,8 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   const resolveUser = options.resolveUser ?? defaultUserResolver
   const express = createExpress()
   express.disable('x-powered-by')
+  // First, so that every answer carries them: pages, assets, the 404 and error pages, the API.
+  express.use(securityHeaders(app.config.get('http').headers, app.config.get('app').url.startsWith('https:')))
   // Echo's X-Socket-ID, so that broadcast(event).toOthers() in a request leaves the sender out.
   express.use(socketIdMiddleware())
   // A correlation id (and, with tracing on, a span) per request, for what it dispatches.
@@ -197,7 +202,9 @@ async function loadApplicationRoutes(app: Application, kernel: HttpKernel): Prom
   if (file === undefined) return
   const module = (await import(pathToFileURL(file).href)) as { default?: unknown }
   if (typeof module.default !== 'function') throw new Error(`${file} must export default defineRoutes(({ web, api }) => { ... }).`)
-  const web = groupRouter([createExpress.urlencoded({ extended: false }), createExpress.json(), csrfProtection()])
+  const { cookies } = app.config.get('http')
+  const csrf = csrfProtection({ key: signingKey(app.config.get('app'), app.logger), secure: cookies.secure, sameSite: cookies.sameSite })
+  const web = groupRouter([createExpress.urlencoded({ extended: false }), createExpress.json(), csrf])
   const api = groupRouter([createExpress.json()])
   await (module.default as RouteRegistrar)({ web, api, app })
   kernel.routes.use('/api', api)

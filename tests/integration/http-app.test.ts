@@ -50,7 +50,7 @@ async function visit(): Promise<{ html: string; cookie: string; token: string }>
   const response = await fetch(`${base}/`)
   expect(response.status).toBe(200)
   const setCookie = response.headers.get('set-cookie') ?? ''
-  const token = /XSRF-TOKEN=([0-9a-f]{64})/.exec(setCookie)?.[1]
+  const token = /XSRF-TOKEN=([0-9a-f]{32}\.[0-9a-f]{64})/.exec(setCookie)?.[1]
   expect(token).toBeDefined()
   const html = await response.text()
   expect(html).toContain(`<meta name="csrf-token" content="${token}">`)

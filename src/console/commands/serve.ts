@@ -1,4 +1,5 @@
 import { createMigrator } from '../../database/migrator.ts'
+import { signingKey } from '../../foundation/app-key.ts'
 import { UserError } from '../../foundation/errors.ts'
 import { createApplicationHttpKernel } from '../../http/http-kernel.ts'
 import { Worker } from '../../queue/worker.ts'
@@ -14,6 +15,8 @@ const serve: CommandHandler = async ({ app, options, output }) => {
   const port = Number(options.port ?? app.env.get('PORT') ?? 3000)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be a port number, got "${String(options.port)}".`)
   const host = typeof options.host === 'string' ? options.host : (app.env.get('HOST') ?? '127.0.0.1')
+  // Before anything is migrated or bound: production without APP_KEY is one line and exit 1.
+  signingKey(app.config.get('app'), app.logger)
 
   const runs = await (await createMigrator(app)).latest()
   for (const { name } of runs) output.line(`${output.paint('Migrated:', 'green')} ${name}`)
