@@ -10,6 +10,7 @@ import { createInternalBroadcastRouter } from '../broadcasting/internal-endpoint
 import { socketIdMiddleware } from '../broadcasting/socket-context.ts'
 import { EchoServer, type EchoServerOptions } from '../broadcasting/socket-server.ts'
 import type { Application } from '../foundation/application.ts'
+import { formBody, jsonBody } from './body-parsers.ts'
 import { broadcastingAuthRoute } from './broadcasting-auth-route.ts'
 import { csrfProtection } from './csrf.ts'
 import { healthRoute } from './health.ts'
@@ -90,8 +91,8 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   express.use(createInternalBroadcastRouter(echo, broadcastKey))
   express.post(
     '/broadcasting/auth',
-    createExpress.json(),
-    createExpress.urlencoded({ extended: false }),
+    jsonBody(),
+    formBody(),
     broadcastingAuthRoute(options.channels, resolveUser),
   )
   express.get('/health', healthRoute(app))
@@ -197,8 +198,8 @@ async function loadApplicationRoutes(app: Application, kernel: HttpKernel): Prom
   if (file === undefined) return
   const module = (await import(pathToFileURL(file).href)) as { default?: unknown }
   if (typeof module.default !== 'function') throw new Error(`${file} must export default defineRoutes(({ web, api }) => { ... }).`)
-  const web = groupRouter([createExpress.urlencoded({ extended: false }), createExpress.json(), csrfProtection()])
-  const api = groupRouter([createExpress.json()])
+  const web = groupRouter([formBody(), jsonBody(), csrfProtection()])
+  const api = groupRouter([jsonBody()])
   await (module.default as RouteRegistrar)({ web, api, app })
   kernel.routes.use('/api', api)
   kernel.routes.use(web)
