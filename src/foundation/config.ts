@@ -1,5 +1,6 @@
 import type { Env } from './env.ts'
 import type { LogLevel } from './logger.ts'
+import { defaultOpsConfig, type OpsConfig } from './ops-config.ts'
 import type { ServiceProviderClass } from './service-provider.ts'
 
 /** config/app.ts */
@@ -142,6 +143,7 @@ export interface HeraldConfig {
   database: DatabaseConfig
   queue: QueueConfig
   broadcasting: BroadcastingConfig
+  ops: OpsConfig
 }
 
 /** A config file's default export: a factory of the typed section, given the environment. */
@@ -225,6 +227,7 @@ export function defaultConfig(env: Env): HeraldConfig {
         null: { driver: 'null' },
       },
     },
+    ops: defaultOpsConfig(env),
   }
 }
 

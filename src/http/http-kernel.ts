@@ -14,6 +14,7 @@ import { formBody, jsonBody } from './body-parsers.ts'
 import { broadcastingAuthRoute } from './broadcasting-auth-route.ts'
 import { csrfProtection } from './csrf.ts'
 import { healthRoute } from './health.ts'
+import { opsAccess } from './ops-access.ts'
 import { requestContext } from './request-context.ts'
 import { HttpError, ValidationError } from './http-error.ts'
 import type { RouteRegistrar } from './routes.ts'
@@ -95,10 +96,11 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     formBody(),
     broadcastingAuthRoute(options.channels, resolveUser),
   )
-  express.get('/health', healthRoute(app))
+  const ops = opsAccess(app.config.get('ops'))
+  express.get('/health', ops.guard('health'), healthRoute(app))
   if (app.bound('events.metrics')) {
     const metrics = app.make('events.metrics')
-    express.get(app.config.get('events').metrics.path, async (_request: Request, response: Response) => {
+    express.get(app.config.get('events').metrics.path, ops.guard('metrics'), async (_request: Request, response: Response) => {
       const { contentType, body } = await metrics.scrape()
       response.type(contentType).send(body)
     })
