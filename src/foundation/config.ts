@@ -1,6 +1,7 @@
 import type { HelmetOptions } from 'helmet'
 import type { Env } from './env.ts'
 import type { LogLevel } from './logger.ts'
+import { defaultOpsConfig, type OpsConfig } from './ops-config.ts'
 import type { ServiceProviderClass } from './service-provider.ts'
 
 /** config/app.ts */
@@ -184,6 +185,7 @@ export interface HeraldConfig {
   queue: QueueConfig
   broadcasting: BroadcastingConfig
   http: HttpConfig
+  ops: OpsConfig
 }
 
 /** A config file's default export: a factory of the typed section, given the environment. */
@@ -270,6 +272,7 @@ export function defaultConfig(env: Env): HeraldConfig {
       },
     },
     http: defaultHttpConfig(env),
+    ops: defaultOpsConfig(env),
   }
 }
 

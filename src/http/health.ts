@@ -1,5 +1,7 @@
 import type { Request, Response } from 'express'
+import type { Redis } from 'ioredis'
 import type { Application } from '../foundation/application.ts'
+import { LazyConnections } from '../foundation/lazy-connections.ts'
 import { timeLimit } from '../support/promises.ts'
 
 /** How long one check may take before it counts as down. */
@@ -13,6 +15,11 @@ export interface HealthReport {
   readonly checks: Record<string, HealthStatus>
 }
 
+/** The name the health check's Redis connections carry in `CLIENT LIST`. */
+export function healthClientName(): string {
+  return `herald-health-${process.pid}`
+}
+
 async function probe(check: () => Promise<unknown>): Promise<HealthStatus> {
   try {
     await timeLimit(check(), CHECK_TIMEOUT_MS)
@@ -22,16 +29,28 @@ async function probe(check: () => Promise<unknown>): Promise<HealthStatus> {
   }
 }
 
-async function pingRedis(url: string): Promise<void> {
+/**
+ * One Redis connection per URL, kept for the next check. Commands fail at once while it is
+ * down (no offline queue) and ioredis reconnects in the background; one that never connected
+ * is dropped, so the next check tries a new one.
+ */
+async function openRedis(url: string): Promise<Redis> {
   const { Redis } = await import('ioredis')
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: CHECK_TIMEOUT_MS })
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectionName: healthClientName(),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: CHECK_TIMEOUT_MS,
+  })
   redis.on('error', () => {})
   try {
     await redis.connect()
-    await redis.ping()
-  } finally {
+  } catch (error) {
     redis.disconnect()
+    throw error
   }
+  return redis
 }
 
 /** The Redis URLs the application's default connections use. */
@@ -46,23 +65,61 @@ function redisUrls(app: Application): string[] {
   return [...urls]
 }
 
-/** Checks the database, the default queue and Redis (when used), each within 2 s. */
-export async function checkHealth(app: Application): Promise<HealthReport> {
-  const queues = app.make('queue')
-  const urls = redisUrls(app)
-  const [database, queue, redis] = await Promise.all([
-    probe(async () => (await app.make('db').connection()).raw('select 1')),
-    probe(async () => (await queues.connection()).size(queues.defaultQueue())),
-    urls.length === 0 ? null : probe(() => Promise.all(urls.map(pingRedis))),
-  ])
-  const checks: Record<string, HealthStatus> = { database, queue, ...(redis === null ? {} : { redis }) }
-  return { status: Object.values(checks).includes('down') ? 'down' : 'up', checks }
+/**
+ * The health checks of one application: the database, the default queue and Redis (when
+ * used), each within 2 s, through connections that are kept (the application's own, and one
+ * Redis connection per URL), so no request opens a connection of its own. Checks that are
+ * asked for while a run is in progress share its report: under any request rate, each service
+ * sees one check at a time.
+ */
+export class HealthChecks {
+  private readonly redis = new LazyConnections<Redis>(openRedis)
+  private running: Promise<HealthReport> | null = null
+  private closed = false
+
+  constructor(private readonly app: Application) {
+    app.onShutdown(() => this.close())
+  }
+
+  /** The report of the run in progress, or of a new one. */
+  check(): Promise<HealthReport> {
+    this.running ??= this.run().finally(() => (this.running = null))
+    return this.running
+  }
+
+  /** Closes the Redis connections; later checks report Redis down. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true
+    await this.redis.closeAll(async (redis) => redis.disconnect(), 'health check connections')
+  }
+
+  private async run(): Promise<HealthReport> {
+    const app = this.app
+    const queues = app.make('queue')
+    const urls = redisUrls(app)
+    const [database, queue, redis] = await Promise.all([
+      probe(async () => (await app.make('db').connection()).raw('select 1')),
+      probe(async () => (await queues.connection()).size(queues.defaultQueue())),
+      urls.length === 0 ? null : probe(() => Promise.all(urls.map((url) => this.ping(url)))),
+    ])
+    const checks: Record<string, HealthStatus> = { database, queue, ...(redis === null ? {} : { redis }) }
+    return { status: Object.values(checks).includes('down') ? 'down' : 'up', checks }
+  }
+
+  private async ping(url: string): Promise<void> {
+    if (this.closed) throw new Error('The health checks are closed.')
+    const redis = await this.redis.get(url)
+    // Opened while closing: closeAll() has already gone by.
+    if (this.closed) redis.disconnect()
+    await redis.ping()
+  }
 }
 
 /** `GET /health`: 200 with every check up, 503 when one is down. */
 export function healthRoute(app: Application) {
+  const health = new HealthChecks(app)
   return async (_request: Request, response: Response): Promise<void> => {
-    const report = await checkHealth(app)
+    const report = await health.check()
     response.status(report.status === 'up' ? 200 : 503).json(report)
   }
 }

@@ -11,9 +11,11 @@ import { socketIdMiddleware } from '../broadcasting/socket-context.ts'
 import { EchoServer, type EchoServerOptions } from '../broadcasting/socket-server.ts'
 import { signingKey } from '../foundation/app-key.ts'
 import type { Application } from '../foundation/application.ts'
+import { formBody, jsonBody } from './body-parsers.ts'
 import { broadcastingAuthRoute } from './broadcasting-auth-route.ts'
 import { csrfProtection } from './csrf.ts'
 import { healthRoute } from './health.ts'
+import { opsAccess } from './ops-access.ts'
 import { requestContext } from './request-context.ts'
 import { securityHeaders } from './security-headers.ts'
 import { HttpError, ValidationError } from './http-error.ts'
@@ -95,14 +97,15 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   express.use(createInternalBroadcastRouter(echo, broadcastKey))
   express.post(
     '/broadcasting/auth',
-    createExpress.json(),
-    createExpress.urlencoded({ extended: false }),
+    jsonBody(),
+    formBody(),
     broadcastingAuthRoute(options.channels, resolveUser),
   )
-  express.get('/health', healthRoute(app))
+  const ops = opsAccess(app.config.get('ops'))
+  express.get('/health', ops.guard('health'), healthRoute(app))
   if (app.bound('events.metrics')) {
     const metrics = app.make('events.metrics')
-    express.get(app.config.get('events').metrics.path, async (_request: Request, response: Response) => {
+    express.get(app.config.get('events').metrics.path, ops.guard('metrics'), async (_request: Request, response: Response) => {
       const { contentType, body } = await metrics.scrape()
       response.type(contentType).send(body)
     })
@@ -204,8 +207,8 @@ async function loadApplicationRoutes(app: Application, kernel: HttpKernel): Prom
   if (typeof module.default !== 'function') throw new Error(`${file} must export default defineRoutes(({ web, api }) => { ... }).`)
   const { cookies } = app.config.get('http')
   const csrf = csrfProtection({ key: signingKey(app.config.get('app'), app.logger), secure: cookies.secure, sameSite: cookies.sameSite })
-  const web = groupRouter([createExpress.urlencoded({ extended: false }), createExpress.json(), csrf])
-  const api = groupRouter([createExpress.json()])
+  const web = groupRouter([formBody(), jsonBody(), csrf])
+  const api = groupRouter([jsonBody()])
   await (module.default as RouteRegistrar)({ web, api, app })
   kernel.routes.use('/api', api)
   kernel.routes.use(web)

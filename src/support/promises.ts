@@ -32,7 +32,11 @@ export function whenSettled(run: () => unknown, settled: (error: unknown) => voi
   )
 }
 
-/** `promise`, or a rejection with "timed out" once `ms` have passed first. */
+/**
+ * `promise`, or a rejection with "timed out" once `ms` have passed first. The promise is not
+ * cancelled: it runs on, and a rejection after the time limit is handled here (the race has
+ * subscribed to it), so what it started must settle or be closed by its owner.
+ */
 export async function timeLimit<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   try {

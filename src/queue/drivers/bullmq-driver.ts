@@ -157,7 +157,14 @@ export class BullmqDriver implements QueueDriver {
         this.logger.error(`A BullMQ consumer of connection "${this.connection}" failed while stopping: ${describe(error)}`)
       }
     }
-    for (const [name, queue] of this.queues) {
+    // A Queue whose connection never became ready is still starting up, and rejects that
+    // start-up with the last connection error once the connection ends. queue.close() removes
+    // BullMQ's listeners, so the rejection would then be re-emitted to no one: an unhandled
+    // rejection (ECONNREFUSED after /health with Redis down), a crash in a server. Such queues
+    // hold nothing but that connection: it is ended and they are left with their listeners.
+    const ready = this.producer === null || this.producer.status === 'ready'
+    if (!ready) this.producer!.disconnect()
+    for (const [name, queue] of ready ? this.queues : []) {
       try {
         await queue.close()
       } catch (error) {
@@ -166,7 +173,7 @@ export class BullmqDriver implements QueueDriver {
     }
     this.queues.clear()
     for (const redis of [this.producer, this.workerConnection]) {
-      if (redis === null) continue
+      if (redis === null || (redis === this.producer && !ready)) continue
       try {
         await redis.quit()
       } catch (error) {
