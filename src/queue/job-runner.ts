@@ -6,7 +6,8 @@ import type { Logger } from '../foundation/logger.ts'
 import type { DeliveredJob, JobOutcome } from './driver.ts'
 import { decodePayload, parseEnvelope, type JobEnvelope } from './envelope.ts'
 import type { FailedJobStore } from './failed-job-store.ts'
-import { PayloadDecodeError, type EventClassRegistry } from './serializer.ts'
+import { PayloadDecodeError } from './payload-decode-error.ts'
+import type { EventClassRegistry } from './serializer.ts'
 
 /** Worker-wide defaults for jobs that do not set their own (`queue:work --tries --backoff --timeout`). */
 export interface JobDefaults {
