@@ -74,11 +74,14 @@ export function createEnvelope(input: EnvelopeInput, registry: EventClassRegistr
   return context === undefined ? envelope : { ...envelope, context }
 }
 
-/** A stored payload's job name for lists and logs, even when it cannot be decoded. */
+/** A stored payload's job name for lists and logs, even when it cannot be decoded (its listener or event, as the worker names it). */
 export function jobDisplayName(payload: string): string {
   try {
-    const envelope = JSON.parse(payload) as { displayName?: unknown }
-    return typeof envelope.displayName === 'string' ? envelope.displayName : '(unknown job)'
+    const envelope = JSON.parse(payload) as { displayName?: unknown; data?: { listener?: unknown; event?: unknown } | null }
+    if (typeof envelope.displayName === 'string') return envelope.displayName
+    const data = envelope.data
+    if (typeof data?.listener === 'string') return data.listener
+    return typeof data?.event === 'string' ? data.event : '(unknown job)'
   } catch {
     return '(undecodable job)'
   }

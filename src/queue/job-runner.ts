@@ -24,8 +24,12 @@ export interface JobRunnerContext {
   readonly registry: EventClassRegistry
   /** The queued listener class registered under `name`, and the method to call. */
   resolveListener(name: string): { readonly listener: Function; readonly method: string } | undefined
-  /** Dispatches a ShouldQueue event's listeners now, in this process. */
-  dispatchNow(eventName: string, event: unknown): Promise<unknown>
+  /**
+   * Dispatches a ShouldQueue event's listeners now, in this process, inside its `job`: queued
+   * listeners bound for the job's own connection and queue run there (`job.runListener`), not
+   * queued again.
+   */
+  dispatchNow(eventName: string, job: QueuedEventJob, event: unknown): Promise<unknown>
   /** Delivers a broadcast job's message on this process's broadcast connection; absent without broadcasting. */
   deliverBroadcast?(message: BroadcastMessage): Promise<void>
   failedJobs(): Promise<FailedJobStore>
@@ -36,6 +40,23 @@ export interface JobRunnerContext {
    * what it returns.
    */
   readonly instrumentJob?: (envelope: JobEnvelope, run: (trace?: unknown) => unknown) => unknown
+}
+
+/**
+ * A queued event's job while a worker dispatches the event: its queued listeners run inside it,
+ * so the event takes one trip through the queue, not one for itself and one per listener.
+ */
+export interface QueuedEventJob {
+  /** Where the job came from: a listener bound elsewhere is queued there as usual. */
+  readonly connection: string
+  readonly queue: string
+  /**
+   * Runs a queued listener in this job: a fresh instance whose attempts(), release(), fail() and
+   * signal are the job's (its timeout and tries are the event's). If it throws, the job's
+   * attempt fails, even when an `onError` handler took the error, and its failed() is called
+   * should the job fail for good.
+   */
+  runListener(listener: Function, method: string, event: unknown): unknown
 }
 
 /** A job that failed for good with a reason (no retry), e.g. an unknown listener. */
@@ -52,9 +73,11 @@ export class JobTimeoutError extends Error {
  * The job a listener is running, as `this.attempts()`, `release()`, `fail()` and `signal` see
  * it: one object per job with its methods on the prototype, no closures made per job.
  */
-class RunningJob implements JobContext {
+class RunningJob implements JobContext, QueuedEventJob {
   released: number | null = null
   failed: { error: unknown } | null = null
+  /** What the listeners run in a queued event's job threw, and their failed() hooks; null while none has. */
+  listenerFailures: Array<{ readonly error: unknown; readonly failed: (() => unknown) | null }> | null = null
   private controller: AbortController | null = null
   /** Why the signal aborts before anyone has read it (the timeout's error); null while running. */
   private abortReason: { reason: unknown } | null = null
@@ -63,7 +86,29 @@ class RunningJob implements JobContext {
   constructor(
     private readonly attempt: number,
     private readonly shutdown: AbortSignal,
+    readonly connection: string,
+    readonly queue: string,
   ) {}
+
+  runListener(listener: Function, method: string, event: unknown): unknown {
+    const instance = new (listener as new () => Record<string | symbol, unknown>)()
+    const handle = instance[method]
+    if (typeof handle !== 'function') throw new JobFailedError(`Listener "${listener.name}" has no ${method}() method.`)
+    instance[JOB_CONTEXT] = this
+    const failed = instance.failed
+    const record = (error: unknown): never => {
+      const hook = typeof failed === 'function' ? () => (failed as (e: unknown, r: unknown) => unknown).call(instance, event, error) : null
+      ;(this.listenerFailures ??= []).push({ error, failed: hook })
+      throw error
+    }
+    try {
+      const result = (handle as (event: unknown) => unknown).call(instance, event)
+      // Settled to undefined, as a push would: a queued listener neither halts the others nor answers.
+      return isThenable(result) ? Promise.resolve(result).then(() => undefined, record) : undefined
+    } catch (error) {
+      return record(error)
+    }
+  }
 
   attempts(): number {
     return this.attempt
@@ -159,15 +204,16 @@ export class JobRunner {
     let handler: Handler
     let failedHook: ((event: unknown, error: unknown) => unknown) | null = null
     let instance: Record<symbol, unknown> | null = null
+    const attempt = Math.max(job.attempts, 1)
+    const state = new RunningJob(attempt, shutdown, this.context.connection, job.queue)
     try {
       envelope = parseEnvelope(job.payload)
       event = decodePayload(envelope, this.context.registry)
-      ;({ handler, failedHook, instance } = this.resolveHandler(envelope))
+      ;({ handler, failedHook, instance } = this.resolveHandler(envelope, state))
     } catch (error) {
       return this.fail(job, null, null, null, error)
     }
 
-    const attempt = Math.max(job.attempts, 1)
     const maxTries = envelope.maxTries ?? this.defaults.tries
     if (envelope.retryUntil === null && maxTries > 0 && attempt > maxTries) {
       // A delivery past the limit: its previous attempt died with the worker.
@@ -178,7 +224,6 @@ export class JobRunner {
     }
 
     const timeoutSeconds = envelope.timeout ?? this.defaults.timeout
-    const state = new RunningJob(attempt, shutdown)
     let thrown: { error: unknown } | null = null
     try {
       // The listener instance is this job's alone: its attempts()/release()/fail()/signal read
@@ -193,6 +238,10 @@ export class JobRunner {
       thrown = { error }
     } finally {
       state.finish()
+    }
+    if (state.listenerFailures !== null) {
+      thrown ??= { error: listenerError(envelope, state.listenerFailures) }
+      failedHook = this.listenerFailedHooks(envelope, state.listenerFailures)
     }
 
     if (state.failed !== null) return this.fail(job, envelope, event, failedHook, state.failed.error)
@@ -221,6 +270,20 @@ export class JobRunner {
         () => handler(event),
       )
     return this.context.instrumentJob === undefined ? run() : this.context.instrumentJob(envelope, run)
+  }
+
+  /** The failed() hooks of a queued event's listeners that threw, each run even when another throws. */
+  private listenerFailedHooks(envelope: JobEnvelope, failures: NonNullable<RunningJob['listenerFailures']>): () => Promise<void> {
+    return async () => {
+      for (const { failed } of failures) {
+        if (failed === null) continue
+        try {
+          await failed()
+        } catch (hookError) {
+          this.context.logger.error(`failed() of a listener of ${envelope.displayName} threw: ${String(hookError)}`)
+        }
+      }
+    }
   }
 
   private afterException(
@@ -289,14 +352,14 @@ export class JobRunner {
     return (decoded) => context.deliverBroadcast!(decoded as BroadcastMessage)
   }
 
-  private resolveHandler(envelope: JobEnvelope): {
+  private resolveHandler(envelope: JobEnvelope, state: RunningJob): {
     handler: Handler
     failedHook: ((event: unknown, error: unknown) => unknown) | null
     instance: Record<symbol, unknown> | null
   } {
     // Bound functions rather than closures: no function literal is made per job.
     if (envelope.job === 'event') {
-      return { handler: this.context.dispatchNow.bind(this.context, envelope.data.event), failedHook: null, instance: null }
+      return { handler: this.context.dispatchNow.bind(this.context, envelope.data.event, state), failedHook: null, instance: null }
     }
     if (envelope.job === 'broadcast') return { handler: this.broadcastHandler(envelope), failedHook: null, instance: null }
     const name = envelope.data.listener
@@ -316,6 +379,15 @@ export class JobRunner {
       instance: instance as Record<symbol, unknown>,
     }
   }
+}
+
+/** The error of a queued event's job whose listeners threw (though an `onError` handler may have taken it). */
+function listenerError(envelope: JobEnvelope, failures: ReadonlyArray<{ readonly error: unknown }>): unknown {
+  if (failures.length === 1) return failures[0]!.error
+  return new AggregateError(
+    failures.map(({ error }) => error),
+    `${failures.length} queued listeners of ${envelope.displayName} failed`,
+  )
 }
 
 export { PayloadDecodeError }
