@@ -75,7 +75,8 @@ export function decodeValue(value: unknown, registry: EventClassRegistry, root =
     return decodeObject(value, registry, 1)
   } catch (error) {
     const failure = error instanceof Failure ? error : new Failure(messageOf(error))
-    throw new PayloadDecodeError(failure.reason, root + shortPath(failure.path.reverse()))
+    // A failure of the value as a whole (an unregistered event class) needs no path: the message stays as it was.
+    throw new PayloadDecodeError(failure.reason, failure.path.length === 0 ? null : root + shortPath(failure.path.reverse()))
   }
 }
 

@@ -103,8 +103,8 @@ describe('decoding refuses what it cannot rebuild, naming the field', () => {
     expect(decodeError({ order: { $t: 'Event', name: 'Ghost', v: {} } }).message).toBe(
       'payload.order: Event class "Ghost" is not registered: is it exported from app/events?',
     )
-    expect(decodeError({ $t: 'Event', name: 'OrderPlaced', v: [] }).message).toBe('payload: [] is not the fields of event "OrderPlaced" (an object)')
-    expect(decodeError({ $t: 'Event', v: {} }).message).toBe('payload: a missing value is not an event class name')
+    expect(decodeError({ $t: 'Event', name: 'OrderPlaced', v: [] }).message).toBe('[] is not the fields of event "OrderPlaced" (an object)')
+    expect(decodeError({ $t: 'Event', v: {} }).message).toBe('a missing value is not an event class name')
     expect(decodeError({ 'odd key': { $t: 'Object', v: null } }).message).toBe('payload["odd key"]: null is not an object (an escaped "$t" object)')
     const proto = decodeError(JSON.parse('{"$t":"Event","name":"OrderPlaced","v":{"__proto__":{"order":1}}}'))
     expect(proto.message).toBe('payload.__proto__: a "__proto__" key is not allowed')
