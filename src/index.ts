@@ -90,6 +90,7 @@ export type { JobHookCallback, JobHookName, JobHookPayloads } from './queue/job-
 export type { JobReport, JobStarting } from './queue/worker.ts'
 export type { QueueDriver, DeliveredJob, JobOutcome, PushOptions, ConsumeOptions } from './queue/driver.ts'
 export { jobDisplayName, type JobEnvelope } from './queue/envelope.ts'
+export { PayloadDecodeError } from './queue/payload-decode-error.ts'
 export { MemoryFailedJobStore, type FailedJob, type FailedJobStore } from './queue/failed-job-store.ts'
 export type { InteractsWithQueue } from './events/contracts.ts'
 export { Migrator, createMigrator, type MigrationRun, type MigrationStatus } from './database/migrator.ts'

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { carriedContext, type CarriedContext } from '../events/event-context.ts'
-import { decodeValue, encodeValue, PayloadDecodeError, type EventClassRegistry } from './serializer.ts'
+import { PayloadDecodeError } from './payload-decode-error.ts'
+import { decodeValue, encodeValue, type EventClassRegistry } from './serializer.ts'
 
 /**
  * One job, as every driver stores it: JSON, the same for sync, database and BullMQ, so
@@ -73,17 +74,24 @@ export function createEnvelope(input: EnvelopeInput, registry: EventClassRegistr
   return context === undefined ? envelope : { ...envelope, context }
 }
 
-/** A stored payload's job name for lists and logs, even when it cannot be decoded. */
+/** A stored payload's job name for lists and logs, even when it cannot be decoded (its listener or event, as the worker names it). */
 export function jobDisplayName(payload: string): string {
   try {
-    const envelope = JSON.parse(payload) as { displayName?: unknown }
-    return typeof envelope.displayName === 'string' ? envelope.displayName : '(unknown job)'
+    const envelope = JSON.parse(payload) as { displayName?: unknown; data?: { listener?: unknown; event?: unknown } | null }
+    if (typeof envelope.displayName === 'string') return envelope.displayName
+    const data = envelope.data
+    if (typeof data?.listener === 'string') return data.listener
+    return typeof data?.event === 'string' ? data.event : '(unknown job)'
   } catch {
     return '(undecodable job)'
   }
 }
 
-/** Parses a stored payload; anything malformed is a PayloadDecodeError naming what is wrong. */
+/**
+ * Parses a stored payload; anything malformed is a PayloadDecodeError naming what is wrong
+ * (`envelope.attempts: "2" is not a whole number of 0 or more`). Every field the runner reads is
+ * checked here, once, so a corrupted job fails with its reason instead of misbehaving later.
+ */
 export function parseEnvelope(text: string): JobEnvelope {
   let value: unknown
   try {
@@ -91,20 +99,14 @@ export function parseEnvelope(text: string): JobEnvelope {
   } catch (error) {
     throw new PayloadDecodeError(`The job payload is not JSON (${error instanceof Error ? error.message : String(error)}).`)
   }
-  const envelope = value as Partial<JobEnvelope> | null
-  if (
-    envelope === null ||
-    typeof envelope !== 'object' ||
-    typeof envelope.uuid !== 'string' ||
-    (envelope.job !== 'listener' && envelope.job !== 'event' && envelope.job !== 'broadcast') ||
-    typeof envelope.data !== 'object' ||
-    envelope.data === null ||
-    typeof envelope.data.event !== 'string'
-  ) {
-    throw new PayloadDecodeError('The job payload is not a Herald job envelope (uuid, job, data.event are required).')
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new PayloadDecodeError('The job payload is not a Herald job envelope (an object with uuid, job, data.event).')
   }
+  const envelope = value as Partial<Record<keyof JobEnvelope, unknown>>
+  checkEnvelope(envelope)
+  const data = envelope.data as JobEnvelope['data']
   const defaults: Omit<JobEnvelope, 'uuid' | 'job' | 'data'> = {
-    displayName: envelope.data.listener ?? envelope.data.event,
+    displayName: data.listener ?? data.event,
     attempts: 0,
     exceptions: 0,
     ...NO_JOB_OPTIONS,
@@ -112,6 +114,71 @@ export function parseEnvelope(text: string): JobEnvelope {
   }
   // One spread onto the defaults (a second spread takes a slow path in V8).
   return Object.assign(defaults, envelope) as JobEnvelope
+}
+
+/** The envelope field that is not what Herald writes. */
+function bad(field: string, value: unknown, expected: string): never {
+  throw new PayloadDecodeError(`${describe(value)} is not ${expected}`, `envelope.${field}`)
+}
+
+/**
+ * Throws a PayloadDecodeError for the first envelope field that is not what Herald writes. On
+ * every job's path: plain comparisons, no closure or allocation per call.
+ */
+function checkEnvelope(envelope: Partial<Record<keyof JobEnvelope, unknown>>): void {
+  if (typeof envelope.uuid !== 'string' || envelope.uuid === '') bad('uuid', envelope.uuid, 'a job id (a non-empty string)')
+  const job = envelope.job
+  if (job !== 'listener' && job !== 'event' && job !== 'broadcast') bad('job', envelope.job, 'a job kind ("listener", "event" or "broadcast")')
+  const data = envelope.data as Partial<Record<keyof JobEnvelope['data'], unknown>> | null | undefined
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) bad('data', data, 'an object (listener, event, payload)')
+  if (typeof data!.event !== 'string') bad('data.event', data!.event, 'an event name (a string)')
+  if (envelope.job === 'listener' ? typeof data!.listener !== 'string' : data!.listener !== undefined && typeof data!.listener !== 'string') {
+    bad('data.listener', data!.listener, 'a listener name (a string)')
+  }
+  if (data!.method !== undefined && data!.method !== null && typeof data!.method !== 'string') bad('data.method', data!.method, 'a method name (a string)')
+  if (envelope.displayName !== undefined && typeof envelope.displayName !== 'string') bad('displayName', envelope.displayName, 'a string')
+  if (envelope.attempts !== undefined && !isCount(envelope.attempts)) bad('attempts', envelope.attempts, 'a whole number of 0 or more')
+  if (envelope.exceptions !== undefined && !isCount(envelope.exceptions)) bad('exceptions', envelope.exceptions, 'a whole number of 0 or more')
+  if (envelope.maxTries != null && !isCount(envelope.maxTries)) bad('maxTries', envelope.maxTries, 'a whole number of 0 or more, or null')
+  if (envelope.maxExceptions != null && !isCount(envelope.maxExceptions)) bad('maxExceptions', envelope.maxExceptions, 'a whole number of 0 or more, or null')
+  if (envelope.backoff != null && !isSecondsList(envelope.backoff)) {
+    bad('backoff', envelope.backoff, 'a list of seconds (numbers of 0 or more), or null')
+  }
+  if (envelope.timeout != null && !isSeconds(envelope.timeout)) bad('timeout', envelope.timeout, 'seconds (a number of 0 or more), or null')
+  if (envelope.failOnTimeout !== undefined && typeof envelope.failOnTimeout !== 'boolean') bad('failOnTimeout', envelope.failOnTimeout, 'true or false')
+  if (envelope.retryUntil != null && !Number.isFinite(envelope.retryUntil)) bad('retryUntil', envelope.retryUntil, 'epoch milliseconds, or null')
+  if (envelope.createdAt !== undefined && !Number.isFinite(envelope.createdAt)) bad('createdAt', envelope.createdAt, 'epoch milliseconds')
+  if (envelope.context !== undefined) checkContext(envelope.context)
+}
+
+function checkContext(context: unknown): void {
+  if (context === null || typeof context !== 'object' || Array.isArray(context)) bad('context', context, 'an event context (an object)')
+  const carried = context as Partial<Record<keyof CarriedContext, unknown>>
+  if (typeof carried.correlationId !== 'string') bad('context.correlationId', carried.correlationId, 'a string')
+  if (carried.eventId !== null && typeof carried.eventId !== 'string') bad('context.eventId', carried.eventId, 'a string or null')
+  if (carried.causationId !== null && typeof carried.causationId !== 'string') bad('context.causationId', carried.causationId, 'a string or null')
+  if (carried.traceparent !== undefined && typeof carried.traceparent !== 'string') bad('context.traceparent', carried.traceparent, 'a string')
+}
+
+function isCount(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0
+}
+
+function isSecondsList(value: unknown): boolean {
+  if (!Array.isArray(value)) return false
+  for (let i = 0; i < value.length; i++) if (!isSeconds(value[i])) return false
+  return true
+}
+
+function isSeconds(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
+/** A bad field's value as a message shows it: JSON, cut short. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'a missing value'
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 
 /** The payload of the event the envelope carries, rebuilt. */

@@ -1,5 +1,5 @@
 import type { BroadcastMessage } from '../broadcasting/contracts.ts'
-import { JOB_CONTEXT, type JobContext } from '../events/contracts.ts'
+import { JOB_CONTEXT } from '../events/contracts.ts'
 import { withEventContext } from '../events/event-context.ts'
 import type { Redactor } from '../events/redaction.ts'
 import { isThenable } from '../support/promises.ts'
@@ -7,7 +7,9 @@ import type { Logger } from '../foundation/logger.ts'
 import type { DeliveredJob, JobOutcome } from './driver.ts'
 import { decodePayload, parseEnvelope, type JobEnvelope } from './envelope.ts'
 import type { FailedJobStore } from './failed-job-store.ts'
-import { PayloadDecodeError, type EventClassRegistry } from './serializer.ts'
+import { PayloadDecodeError } from './payload-decode-error.ts'
+import { RunningJob, type QueuedEventJob } from './running-job.ts'
+import type { EventClassRegistry } from './serializer.ts'
 
 /** Worker-wide defaults for jobs that do not set their own (`queue:work --tries --backoff --timeout`). */
 export interface JobDefaults {
@@ -24,8 +26,12 @@ export interface JobRunnerContext {
   readonly registry: EventClassRegistry
   /** The queued listener class registered under `name`, and the method to call. */
   resolveListener(name: string): { readonly listener: Function; readonly method: string } | undefined
-  /** Dispatches a ShouldQueue event's listeners now, in this process. */
-  dispatchNow(eventName: string, event: unknown): Promise<unknown>
+  /**
+   * Dispatches a ShouldQueue event's listeners now, in this process, inside its `job`: queued
+   * listeners bound for the job's own connection and queue run there (`job.runListener`), not
+   * queued again.
+   */
+  dispatchNow(eventName: string, job: QueuedEventJob, event: unknown): Promise<unknown>
   /** Delivers a broadcast job's message on this process's broadcast connection; absent without broadcasting. */
   deliverBroadcast?(message: BroadcastMessage): Promise<void>
   failedJobs(): Promise<FailedJobStore>
@@ -44,6 +50,7 @@ export interface JobRunnerContext {
   readonly instrumentJob?: (envelope: JobEnvelope, run: (trace?: unknown) => unknown) => unknown
 }
 
+
 /** A job that failed for good with a reason (no retry), e.g. an unknown listener. */
 export class JobFailedError extends Error {
   override readonly name = 'JobFailedError'
@@ -54,68 +61,6 @@ export class JobTimeoutError extends Error {
   override readonly name = 'JobTimeoutError'
 }
 
-/**
- * The job a listener is running, as `this.attempts()`, `release()`, `fail()` and `signal` see
- * it: one object per job with its methods on the prototype, no closures made per job.
- */
-class RunningJob implements JobContext {
-  released: number | null = null
-  failed: { error: unknown } | null = null
-  private controller: AbortController | null = null
-  /** Why the signal aborts before anyone has read it (the timeout's error); null while running. */
-  private abortReason: { reason: unknown } | null = null
-  private finished = false
-
-  constructor(
-    private readonly attempt: number,
-    private readonly shutdown: AbortSignal,
-  ) {}
-
-  attempts(): number {
-    return this.attempt
-  }
-
-  release(delay: number): void {
-    this.released = Math.max(0, delay)
-  }
-
-  fail(error: unknown): void {
-    this.failed = { error }
-  }
-
-  /**
-   * Made on first read: most listeners never look at it, and an AbortSignal (an EventTarget)
-   * costs more per job than the rest of the pipeline. It aborts on the job's timeout and on the
-   * worker's shutdown, whether those came before or after the first read. (Not
-   * AbortSignal.any: on Node 20 every combined signal stays attached to the long-lived
-   * shutdown signal, and a worker would leak a few KB per job.)
-   */
-  get signal(): AbortSignal {
-    if (this.controller === null) {
-      const controller = new AbortController()
-      this.controller = controller
-      if (this.abortReason !== null) controller.abort(this.abortReason.reason)
-      else if (this.shutdown.aborted) controller.abort(this.shutdown.reason)
-      else if (!this.finished) this.shutdown.addEventListener('abort', this, { once: true })
-    }
-    return this.controller.signal
-  }
-
-  /** The shutdown signal's listener (an EventListener object, so no closure per job). */
-  handleEvent(): void {
-    this.controller?.abort(this.shutdown.reason)
-  }
-
-  abort(reason: unknown): void {
-    this.abortReason ??= { reason }
-    this.controller?.abort(reason)
-  }
-
-  finish(): void {
-    this.finished = true
-    if (this.controller !== null) this.shutdown.removeEventListener('abort', this)
-  }
-}
 
 type Handler = (event: unknown) => unknown
 
@@ -165,15 +110,16 @@ export class JobRunner {
     let handler: Handler
     let failedHook: ((event: unknown, error: unknown) => unknown) | null = null
     let instance: Record<symbol, unknown> | null = null
+    const attempt = Math.max(job.attempts, 1)
+    const state = new RunningJob(attempt, shutdown, this.context.connection, job.queue)
     try {
       envelope = parseEnvelope(job.payload)
       event = decodePayload(envelope, this.context.registry)
-      ;({ handler, failedHook, instance } = this.resolveHandler(envelope))
+      ;({ handler, failedHook, instance } = this.resolveHandler(envelope, state))
     } catch (error) {
       return this.fail(job, null, null, null, error)
     }
 
-    const attempt = Math.max(job.attempts, 1)
     const maxTries = envelope.maxTries ?? this.defaults.tries
     if (envelope.retryUntil === null && maxTries > 0 && attempt > maxTries) {
       // A delivery past the limit: its previous attempt died with the worker.
@@ -184,7 +130,6 @@ export class JobRunner {
     }
 
     const timeoutSeconds = envelope.timeout ?? this.defaults.timeout
-    const state = new RunningJob(attempt, shutdown)
     let thrown: { error: unknown } | null = null
     try {
       // The listener instance is this job's alone: its attempts()/release()/fail()/signal read
@@ -199,6 +144,10 @@ export class JobRunner {
       thrown = { error }
     } finally {
       state.finish()
+    }
+    if (state.listenerFailures !== null) {
+      thrown ??= { error: listenerError(envelope, state.listenerFailures) }
+      failedHook = this.listenerFailedHooks(envelope, state.listenerFailures)
     }
 
     if (state.failed !== null) return this.fail(job, envelope, event, failedHook, state.failed.error)
@@ -227,6 +176,20 @@ export class JobRunner {
         () => handler(event),
       )
     return this.context.instrumentJob === undefined ? run() : this.context.instrumentJob(envelope, run)
+  }
+
+  /** The failed() hooks of a queued event's listeners that threw, each run even when another throws. */
+  private listenerFailedHooks(envelope: JobEnvelope, failures: NonNullable<RunningJob['listenerFailures']>): () => Promise<void> {
+    return async () => {
+      for (const { failed } of failures) {
+        if (failed === null) continue
+        try {
+          await failed()
+        } catch (hookError) {
+          this.context.logger.error(`failed() of a listener of ${envelope.displayName} threw: ${String(hookError)}`)
+        }
+      }
+    }
   }
 
   private afterException(
@@ -298,14 +261,14 @@ export class JobRunner {
     return (decoded) => context.deliverBroadcast!(decoded as BroadcastMessage)
   }
 
-  private resolveHandler(envelope: JobEnvelope): {
+  private resolveHandler(envelope: JobEnvelope, state: RunningJob): {
     handler: Handler
     failedHook: ((event: unknown, error: unknown) => unknown) | null
     instance: Record<symbol, unknown> | null
   } {
     // Bound functions rather than closures: no function literal is made per job.
     if (envelope.job === 'event') {
-      return { handler: this.context.dispatchNow.bind(this.context, envelope.data.event), failedHook: null, instance: null }
+      return { handler: this.context.dispatchNow.bind(this.context, envelope.data.event, state), failedHook: null, instance: null }
     }
     if (envelope.job === 'broadcast') return { handler: this.broadcastHandler(envelope), failedHook: null, instance: null }
     const name = envelope.data.listener
@@ -327,4 +290,13 @@ export class JobRunner {
   }
 }
 
-export { PayloadDecodeError }
+/** The error of a queued event's job whose listeners threw (though an `onError` handler may have taken it). */
+function listenerError(envelope: JobEnvelope, failures: ReadonlyArray<{ readonly error: unknown }>): unknown {
+  if (failures.length === 1) return failures[0]!.error
+  return new AggregateError(
+    failures.map(({ error }) => error),
+    `${failures.length} queued listeners of ${envelope.displayName} failed`,
+  )
+}
+
+export { PayloadDecodeError, type QueuedEventJob }

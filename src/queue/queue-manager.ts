@@ -15,8 +15,8 @@ import type { QueueDriver } from './driver.ts'
 import { NO_JOB_OPTIONS, createEnvelope, type JobEnvelope } from './envelope.ts'
 import type { FailedJob, FailedJobStore } from './failed-job-store.ts'
 import { JobHooks } from './job-hooks.ts'
-import { JobRunner, type JobDefaults, type JobRunnerContext } from './job-runner.ts'
-import { resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
+import { JobRunner, type JobDefaults, type JobRunnerContext, type QueuedEventJob } from './job-runner.ts'
+import { resolveEventQueueOptions, resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
 import type { EventClassRegistry } from './serializer.ts'
 
 /** What a driver module exports: `drivers/<name>-driver.ts` is imported only when used. */
@@ -71,6 +71,13 @@ export class QueueManager implements QueuedListenerGateway {
   readonly jobHooks: JobHooks
   private jobInstrument: JobRunnerContext['instrumentJob'] | null = null
   private readonly resolvedListeners = new Map<string, { listener: Function; method: string }>()
+  /**
+   * The queued events this process's workers are dispatching now, each with its job: a queued
+   * listener of one runs in that job instead of being queued again. Keyed by the decoded event
+   * object, which is that job's alone; the count lets every other push skip the lookup.
+   */
+  private readonly eventJobs = new WeakMap<object, QueuedEventJob>()
+  private eventJobsRunning = 0
 
   constructor(private readonly deps: QueueManagerDependencies) {
     this.jobHooks = new JobHooks(() => deps.logger)
@@ -138,7 +145,7 @@ export class QueueManager implements QueuedListenerGateway {
         connection,
         registry: this.registry,
         resolveListener: (name) => this.resolveListener(name),
-        dispatchNow: (eventName, event) => this.deps.events.dispatchNow(eventName, event),
+        dispatchNow: (eventName, job, event) => this.dispatchInJob(eventName, job, event),
         ...(this.broadcaster !== null && { deliverBroadcast: this.broadcaster.deliver.bind(this.broadcaster) }),
         failedJobs: () => this.deps.failedJobs(),
         logger: this.deps.logger,
@@ -149,10 +156,17 @@ export class QueueManager implements QueuedListenerGateway {
     )
   }
 
-  /** Queues a ShouldQueue listener for an event (the dispatcher calls this). */
+  /**
+   * Queues a ShouldQueue listener for an event (the dispatcher calls this); inside a queued
+   * event's job bound for the same connection and queue, runs it there instead.
+   */
   async push(listener: RegisteredListener, eventName: string, event: unknown): Promise<unknown> {
     const options = resolveQueueOptions(listener.listener as Function)
     if (!options.shouldQueue(event)) return undefined
+    if (this.eventJobsRunning > 0 && typeof event === 'object' && event !== null) {
+      const job = this.eventJobs.get(event)
+      if (job !== undefined && this.belongsTo(job, options, event)) return job.runListener(listener.listener as Function, listener.method ?? 'handle', event)
+    }
     const envelope = this.envelope(options, event, {
       displayName: listener.name,
       job: 'listener',
@@ -164,7 +178,7 @@ export class QueueManager implements QueuedListenerGateway {
 
   /** Queues a whole ShouldQueue event: a worker dispatches it to its listeners. */
   async pushEvent(eventName: string, event: object): Promise<unknown> {
-    const options = resolveQueueOptions(event.constructor)
+    const options = resolveEventQueueOptions(event)
     const envelope = this.envelope(options, event, {
       displayName: eventName,
       job: 'event',
@@ -270,6 +284,28 @@ export class QueueManager implements QueuedListenerGateway {
       id = await send()
     })
     return id ?? envelope.uuid
+  }
+
+  /** A worker's dispatch of a queued event, inside its job (see `eventJobs`). */
+  private async dispatchInJob(eventName: string, job: QueuedEventJob, event: unknown): Promise<unknown> {
+    if (typeof event !== 'object' || event === null) return this.deps.events.dispatchNow(eventName, event)
+    this.eventJobs.set(event, job)
+    this.eventJobsRunning++
+    try {
+      return await this.deps.events.dispatchNow(eventName, event)
+    } finally {
+      this.eventJobs.delete(event)
+      this.eventJobsRunning--
+    }
+  }
+
+  /**
+   * True when a queued listener would go where the event's job came from, now: same connection,
+   * same queue, no delay. One naming another connection or queue (or a delay) is queued as usual.
+   */
+  private belongsTo(job: QueuedEventJob, options: ResolvedQueueOptions, event: unknown): boolean {
+    const connection = options.connection(event) ?? this.deps.config.default
+    return connection === job.connection && (options.queue(event) ?? this.defaultQueue(connection)) === job.queue && options.delay(event) === 0
   }
 
   /** To the fake when one is installed, else to the connection's driver. */

@@ -1,8 +1,8 @@
 import type { QueueOptions } from '../events/contracts.ts'
 
 /**
- * A listener's queue options, resolved once per class into functions of the event, so the
- * push path never asks "is it a property or a method?" again.
+ * A listener's (or a queued event's) queue options, resolved once per class into functions of
+ * the event, so the push path never asks "is it a property or a method?" again.
  */
 export interface ResolvedQueueOptions {
   connection(event: unknown): string | undefined
@@ -21,14 +21,51 @@ export interface ResolvedQueueOptions {
   shouldQueue(event: unknown): boolean
 }
 
-const cache = new WeakMap<Function, ResolvedQueueOptions>()
-
 type Reader<T> = (event: unknown) => T | undefined
+/** Makes the reader of one option, once per class. */
+type ReaderFactory = <T>(key: keyof QueueOptions) => Reader<T>
 
-function reader<T>(probe: Record<string, unknown>, key: keyof QueueOptions): Reader<T> {
-  const value = probe[key]
-  if (typeof value === 'function') return (event) => (value as (event: unknown) => T).call(probe, event)
-  return () => value as T | undefined
+const listenerCache = new WeakMap<Function, ResolvedQueueOptions>()
+const eventCache = new WeakMap<Function, ResolvedQueueOptions>()
+
+/**
+ * A listener class's options, read off one instance made for the purpose (a worker makes its
+ * listeners the same way, with no arguments): a method is called on that instance with the
+ * event, a property is read once.
+ */
+export function resolveQueueOptions(listener: Function): ResolvedQueueOptions {
+  const known = listenerCache.get(listener)
+  if (known) return known
+  const probe = new (listener as new () => Record<string, unknown>)()
+  const resolved = resolveWith(<T>(key: keyof QueueOptions): Reader<T> => {
+    const value = probe[key]
+    if (typeof value === 'function') return (event) => (value as (event: unknown) => T).call(probe, event)
+    return () => value as T | undefined
+  }, typeof probe.shouldQueue === 'function')
+  listenerCache.set(listener, resolved)
+  return resolved
+}
+
+/**
+ * A ShouldQueue event's options. The event is its own options object and its constructor may
+ * need arguments (`constructor(readonly order: Order)`), so no instance is made: what is static
+ * is resolved once per class, from the first event dispatched: an option that is a method (on
+ * the prototype, or an arrow-function field) is called on each event; any other is a value read
+ * off each event, since a constructor may set it from its arguments (`this.queue = order.region`).
+ */
+export function resolveEventQueueOptions(event: object): ResolvedQueueOptions {
+  const ctor = event.constructor
+  const known = eventCache.get(ctor)
+  if (known) return known
+  const sample = event as Record<string, unknown>
+  const resolved = resolveWith(<T>(key: keyof QueueOptions): Reader<T> => {
+    if (typeof sample[key] === 'function') {
+      return (each) => ((each as Record<string, unknown>)[key] as (event: unknown) => T).call(each, each)
+    }
+    return (each) => (each as Record<string, unknown>)[key] as T | undefined
+  }, false)
+  eventCache.set(ctor, resolved)
+  return resolved
 }
 
 function seconds(value: number | Date | undefined): number {
@@ -37,14 +74,7 @@ function seconds(value: number | Date | undefined): number {
   return Math.max(0, value)
 }
 
-/** Reads the options off one instance of the listener class (constructed for the purpose). */
-export function resolveQueueOptions(listener: Function): ResolvedQueueOptions {
-  const known = cache.get(listener)
-  if (known) return known
-  const probe = new (listener as new () => Record<string, unknown>)()
-  const read = <T>(key: keyof QueueOptions) => reader<T>(probe, key)
-  const connection = read<string>('connection')
-  const queue = read<string>('queue')
+function resolveWith(read: ReaderFactory, hasShouldQueue: boolean): ResolvedQueueOptions {
   const delay = read<number | Date>('delay')
   const tries = read<number>('tries')
   const backoff = read<number | number[]>('backoff')
@@ -54,10 +84,10 @@ export function resolveQueueOptions(listener: Function): ResolvedQueueOptions {
   const failOnTimeout = read<boolean>('failOnTimeout')
   const afterCommit = read<boolean>('afterCommit')
   const priority = read<number>('priority')
-  const shouldQueue = typeof probe.shouldQueue === 'function' ? read<boolean>('shouldQueue') : () => true
-  const resolved: ResolvedQueueOptions = {
-    connection,
-    queue,
+  const shouldQueue = hasShouldQueue ? read<boolean>('shouldQueue') : () => true
+  return {
+    connection: read<string>('connection'),
+    queue: read<string>('queue'),
     delay: (event) => seconds(delay(event)),
     tries: (event) => tries(event) ?? null,
     backoff: (event) => {
@@ -72,6 +102,4 @@ export function resolveQueueOptions(listener: Function): ResolvedQueueOptions {
     priority: (event) => priority(event) ?? 0,
     shouldQueue: (event) => shouldQueue(event) !== false,
   }
-  cache.set(listener, resolved)
-  return resolved
 }

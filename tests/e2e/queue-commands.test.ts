@@ -64,8 +64,8 @@ describe('queue commands', () => {
     expect(work.stdout).toContain('Stopped (empty): 2 job(s), 1 failed, 0 released.')
 
     const failed = await artisan(['queue:failed'])
-    expect(failed.stdout).toMatch(/^ID\s+Connection\s+Queue\s+Class\s+Failed At$/m)
-    expect(failed.stdout).toMatch(/^1\s+database\s+default\s+FlakyJob\s+\d{4}-/m)
+    expect(failed.stdout).toMatch(/^ID\s+Connection\s+Queue\s+Class\s+Failed At\s+Reason$/m)
+    expect(failed.stdout).toMatch(/^1\s+database\s+default\s+FlakyJob\s+\d{4}-\S+\s+Error: flaky 2 broke$/m)
     const json = JSON.parse((await artisan(['queue:failed', '--json'])).stdout) as Array<{ exception: string; class: string }>
     expect(json).toHaveLength(1)
     expect(json[0]!.class).toBe('FlakyJob')
@@ -98,6 +98,24 @@ describe('queue commands', () => {
     expect(JSON.parse(monitor.stdout)).toEqual([{ connection: 'database', queue: 'default', size: 0, alert: false }])
     const work = await artisan(['queue:work', '--stop-when-empty', '--timeout=120'])
     expect(work.stderr).toContain("Warning: --timeout (120s) should be below the connection's retry_after (90s)")
+  })
+
+  it('a payload that does not decode fails with the PayloadDecodeError, which queue:failed shows (cut to the column)', async () => {
+    await artisan(['queue:flush'])
+    const app = createApplication({ basePath: copy.root, env, envFile: false })
+    await app.boot()
+    try {
+      const payload = { uuid: 'bad-date', job: 'listener', data: { listener: 'FlakyJob', event: 'flaky.job', payload: { n: 6, at: { $t: 'Date', v: 'not a date' } } } }
+      await app.make('queue').pushRaw('database', 'default', JSON.stringify(payload))
+    } finally {
+      await app.shutdown()
+    }
+    const work = await artisan(['queue:work', '--stop-when-empty'])
+    expect(work.stdout).toContain('Stopped (empty): 1 job(s), 1 failed, 0 released.')
+    const failed = await artisan(['queue:failed'])
+    expect(failed.stdout).toMatch(/^\d+\s+database\s+default\s+FlakyJob\s+\S+\s+PayloadDecodeError: payload\.at: "not a date" is not a val\.\.\.$/m)
+    const [row] = JSON.parse((await artisan(['queue:failed', '--json'])).stdout) as Array<{ exception: string }>
+    expect(row!.exception.split('\n')[0]).toBe('PayloadDecodeError: payload.at: "not a date" is not a valid Date')
   })
 
   it('rejects bad input with one line and exit 1', async () => {
