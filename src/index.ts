@@ -115,6 +115,7 @@ export { ChannelRegistry } from './broadcasting/channel-registry.ts'
 export type { BroadcastMessage, BroadcastDelivery, BroadcastDriver, BroadcastUser, ChannelCallback } from './broadcasting/contracts.ts'
 export type { BroadcastGateway } from './events/dispatcher.ts'
 export type { BroadcastingConfig, BroadcastConnectionConfig } from './foundation/config.ts'
+export { defaultBroadcastLimits, defaultAllowedOrigins, type BroadcastLimits } from './foundation/config.ts'
 // The socket.io server and the HTTP kernel load socket.io and express: only their types are
 // exported here, so that importing 'herald' (every booted command) loads no engine. What
 // starts the web server imports src/http/http-kernel.ts itself.

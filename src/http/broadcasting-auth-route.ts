@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express'
+import type { OriginPolicy } from '../broadcasting/allowed-origins.ts'
 import { httpAuthRequest } from '../broadcasting/auth-request.ts'
 import type { ChannelRegistry } from '../broadcasting/channel-registry.ts'
 import type { UserResolver } from '../broadcasting/contracts.ts'
@@ -8,9 +9,15 @@ import type { UserResolver } from '../broadcasting/contracts.ts'
  * unused: Herald's socket server authorizes subscriptions itself), as JSON or a form. Answers
  * as Laravel does for clients that authorize over HTTP: 200 `{}` for a private channel,
  * 200 `{ channel_data }` (the member as a JSON string) for a presence channel, 403 when denied.
+ * A request from a page of an origin `origins` does not allow is a 403 before anything else:
+ * another site must not learn what its visitors may subscribe to.
  */
-export function broadcastingAuthRoute(channels: ChannelRegistry, resolveUser: UserResolver) {
+export function broadcastingAuthRoute(channels: ChannelRegistry, resolveUser: UserResolver, origins: OriginPolicy) {
   return async (request: Request, response: Response): Promise<void> => {
+    if (!origins.allows(request.headers.origin)) {
+      response.status(403).json({ message: origins.refusal(request.headers.origin) })
+      return
+    }
     const body: unknown = request.body
     const channel = body !== null && typeof body === 'object' ? (body as { channel_name?: unknown }).channel_name : undefined
     if (typeof channel !== 'string' || channel === '') {

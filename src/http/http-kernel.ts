@@ -6,6 +6,7 @@ import createExpress, { type Express, type NextFunction, type Request, type Resp
 import type { ChannelRegistry } from '../broadcasting/channel-registry.ts'
 import type { UserResolver } from '../broadcasting/contracts.ts'
 import { defaultUserResolver } from '../broadcasting/default-user-resolver.ts'
+import { OriginPolicy } from '../broadcasting/allowed-origins.ts'
 import { createInternalBroadcastRouter } from '../broadcasting/internal-endpoint.ts'
 import { socketIdMiddleware } from '../broadcasting/socket-context.ts'
 import { EchoServer, type EchoServerOptions } from '../broadcasting/socket-server.ts'
@@ -70,6 +71,7 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   // A correlation id (and, with tracing on, a span) per request, for what it dispatches.
   express.use(requestContext(() => (app.bound('events.tracing') ? app.make('events.tracing') : null)))
   const server = createServer(express)
+  const { allowedOrigins, limits } = app.config.get('broadcasting')
   const echo = new EchoServer({
     httpServer: server,
     channels: options.channels,
@@ -77,6 +79,8 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     adapter: options.adapter,
     path: options.path,
     cors: options.cors,
+    allowedOrigins,
+    limits,
     // Read at each message: boot replaces the logger once .env is loaded.
     logger: {
       debug: (message) => app.logger.debug(message),
@@ -92,7 +96,7 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     '/broadcasting/auth',
     createExpress.json(),
     createExpress.urlencoded({ extended: false }),
-    broadcastingAuthRoute(options.channels, resolveUser),
+    broadcastingAuthRoute(options.channels, resolveUser, new OriginPolicy(allowedOrigins ?? [])),
   )
   express.get('/health', healthRoute(app))
   if (app.bound('events.metrics')) {
