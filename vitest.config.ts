@@ -37,6 +37,7 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      { extends: true, test: { name: 'security', include: ['tests/security/**/*.test.ts'], fileParallelism: false, testTimeout: 60_000, hookTimeout: 60_000 } },
     ],
   },
 })
