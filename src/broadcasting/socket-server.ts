@@ -71,7 +71,8 @@ export class EchoServer implements BroadcastDelivery {
   private readonly resolveUser: UserResolver
   private readonly logger: Logger
   private readonly roster: PresenceRoster
-  private readonly limits: BroadcastLimits
+  /** The limits in force, defaults filled in. */
+  readonly limits: BroadcastLimits
   private readonly origins: OriginPolicy
   private readonly subscribeRate: RateLimiterMemory
   private readonly inFlight = new Set<Promise<void>>()

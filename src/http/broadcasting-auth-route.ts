@@ -10,9 +10,10 @@ import type { UserResolver } from '../broadcasting/contracts.ts'
  * as Laravel does for clients that authorize over HTTP: 200 `{}` for a private channel,
  * 200 `{ channel_data }` (the member as a JSON string) for a presence channel, 403 when denied.
  * A request from a page of an origin `origins` does not allow is a 403 before anything else:
- * another site must not learn what its visitors may subscribe to.
+ * another site must not learn what its visitors may subscribe to. A channel name longer than
+ * the sockets' limit is a 414, as it would be on a socket.
  */
-export function broadcastingAuthRoute(channels: ChannelRegistry, resolveUser: UserResolver, origins: OriginPolicy) {
+export function broadcastingAuthRoute(channels: ChannelRegistry, resolveUser: UserResolver, origins: OriginPolicy, maxNameLength: number) {
   return async (request: Request, response: Response): Promise<void> => {
     if (!origins.allows(request.headers.origin)) {
       response.status(403).json({ message: origins.refusal(request.headers.origin) })
@@ -24,6 +25,10 @@ export function broadcastingAuthRoute(channels: ChannelRegistry, resolveUser: Us
       response.status(400).json({
         message: 'POST /broadcasting/auth needs channel_name, the channel as Echo names it (private-orders.1), in a JSON or form body.',
       })
+      return
+    }
+    if (channel.length > maxNameLength) {
+      response.status(414).json({ message: `channel_name has ${channel.length} characters, over the limit of ${maxNameLength} (BROADCAST_MAX_CHANNEL_NAME).` })
       return
     }
     const user = await resolveUser(httpAuthRequest(request))

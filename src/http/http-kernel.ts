@@ -96,7 +96,7 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     '/broadcasting/auth',
     createExpress.json(),
     createExpress.urlencoded({ extended: false }),
-    broadcastingAuthRoute(options.channels, resolveUser, new OriginPolicy(allowedOrigins ?? [])),
+    broadcastingAuthRoute(options.channels, resolveUser, new OriginPolicy(allowedOrigins ?? []), echo.limits.channelNameLength),
   )
   express.get('/health', healthRoute(app))
   if (app.bound('events.metrics')) {

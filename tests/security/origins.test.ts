@@ -143,4 +143,15 @@ describe('POST /broadcasting/auth', () => {
     expect(denied.status).toBe(403)
     expect(await denied.json()).toEqual({ message: 'User 2 may not subscribe to "private-orders.1".' })
   })
+
+  it('answers a channel_name over the name limit with 414, as a socket would be', async () => {
+    const base = await start(PRODUCTION)
+    const response = await fetch(`${base}/broadcasting/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer 1' },
+      body: JSON.stringify({ channel_name: `private-orders.${'1'.repeat(300)}` }),
+    })
+    expect(response.status).toBe(414)
+    expect(await response.json()).toEqual({ message: 'channel_name has 315 characters, over the limit of 200 (BROADCAST_MAX_CHANNEL_NAME).' })
+  })
 })
