@@ -1,4 +1,4 @@
-import { defineConfig } from 'herald'
+import { defaultAllowedOrigins, defaultBroadcastLimits, defineConfig } from 'herald'
 
 export default defineConfig((env) => ({
   // How ShouldBroadcast events reach Laravel Echo clients: socketio (the socket.io server
@@ -23,4 +23,16 @@ export default defineConfig((env) => ({
     log: { driver: 'log' as const },
     null: { driver: 'null' as const },
   },
+  // What one socket can make the server hold; over a limit the socket gets
+  // subscription_error (channel, status) and stays connected. Defaults: 100 channels per
+  // socket (BROADCAST_MAX_CHANNELS), names of 200 characters (BROADCAST_MAX_CHANNEL_NAME), 100
+  // subscribes per 10 s (BROADCAST_SUBSCRIBE_RATE, BROADCAST_SUBSCRIBE_RATE_SECONDS), whispers
+  // of 10 KB (BROADCAST_MAX_CLIENT_EVENT_BYTES), socket.io frames of 100 KB
+  // (BROADCAST_MAX_FRAME_BYTES, a bigger one closes its connection).
+  limits: defaultBroadcastLimits(env),
+  // The pages that may open a socket or call /broadcasting/auth, by their Origin header:
+  // BROADCAST_ALLOWED_ORIGINS (comma-separated; http://localhost:* for any port, * for any
+  // origin), else APP_URL and, when APP_ENV is local or testing, localhost on any port.
+  // Clients that send no Origin (not browsers) are allowed.
+  allowedOrigins: defaultAllowedOrigins(env),
 }))

@@ -119,6 +119,7 @@ export type { BroadcastMessage, BroadcastDelivery, BroadcastDriver, BroadcastUse
 export type { BroadcastGateway } from './events/dispatcher.ts'
 export type { BroadcastingConfig, BroadcastConnectionConfig } from './foundation/config.ts'
 export { defaultOpsConfig, type OpsConfig } from './foundation/ops-config.ts'
+export { defaultBroadcastLimits, defaultAllowedOrigins, type BroadcastLimits } from './foundation/config.ts'
 // The socket.io server and the HTTP kernel load socket.io and express: only their types are
 // exported here, so that importing 'herald' (every booted command) loads no engine. What
 // starts the web server imports src/http/http-kernel.ts itself.

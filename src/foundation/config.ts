@@ -166,12 +166,66 @@ export type BroadcastConnectionConfig =
   | { driver: 'log' }
   | { driver: 'null' }
 
+/**
+ * What one socket can make the socket.io server hold or do (config/broadcasting.ts `limits`).
+ * Over a limit the socket gets `subscription_error (channel, status)` and stays connected.
+ */
+export interface BroadcastLimits {
+  /** Channels one socket may be in (or be joining) at once (BROADCAST_MAX_CHANNELS). Over it: 413. */
+  channelsPerSocket: number
+  /** Characters in a channel name, and in a client event's name (BROADCAST_MAX_CHANNEL_NAME). Over it: 414. */
+  channelNameLength: number
+  /** Subscribe requests one socket may make per `seconds` (BROADCAST_SUBSCRIBE_RATE, BROADCAST_SUBSCRIBE_RATE_SECONDS). Over it: 429. */
+  subscribeRate: { points: number; seconds: number }
+  /** Bytes of a whisper's data as JSON (BROADCAST_MAX_CLIENT_EVENT_BYTES). Over it: 413. */
+  clientEventBytes: number
+  /**
+   * Bytes of one socket.io frame, socket.io's `maxHttpBufferSize` (BROADCAST_MAX_FRAME_BYTES):
+   * the transport closes a connection that sends a bigger one, before it is read into memory.
+   */
+  frameBytes: number
+}
+
+/** The limits' defaults, from the environment. */
+export function defaultBroadcastLimits(env: Env): BroadcastLimits {
+  return {
+    channelsPerSocket: env.number('BROADCAST_MAX_CHANNELS', 100),
+    channelNameLength: env.number('BROADCAST_MAX_CHANNEL_NAME', 200),
+    // As many as the channel limit: a page that holds the most channels can subscribe to all of them at once.
+    subscribeRate: { points: env.number('BROADCAST_SUBSCRIBE_RATE', 100), seconds: env.number('BROADCAST_SUBSCRIBE_RATE_SECONDS', 10) },
+    clientEventBytes: env.number('BROADCAST_MAX_CLIENT_EVENT_BYTES', 10_000),
+    frameBytes: env.number('BROADCAST_MAX_FRAME_BYTES', 100_000),
+  }
+}
+
+/**
+ * The browser origins allowed to open a socket and to call `/broadcasting/auth`:
+ * BROADCAST_ALLOWED_ORIGINS (comma-separated) when set, else APP_URL's origin and, when
+ * APP_ENV is `local` or `testing`, localhost, 127.0.0.1 and [::1] on any port.
+ */
+export function defaultAllowedOrigins(env: Env): string[] {
+  const origins: string[] = []
+  const appUrl = env.get('APP_URL')
+  if (appUrl !== undefined) origins.push(appUrl)
+  if (['local', 'testing'].includes(env.string('APP_ENV', 'local'))) {
+    for (const host of ['localhost', '127.0.0.1', '[::1]']) origins.push(`http://${host}:*`, `https://${host}:*`)
+  }
+  return env.list('BROADCAST_ALLOWED_ORIGINS', origins)
+}
+
 /** config/broadcasting.ts */
 export interface BroadcastingConfig {
   default: string
   /** APP_KEY: signs the broadcasts another process posts to the web server (socketio driver). */
   key: string | null
   connections: Record<string, BroadcastConnectionConfig>
+  /** Bounds on what one socket can make the server hold. */
+  limits: BroadcastLimits
+  /**
+   * Origins whose pages may connect (`https://shop.example.com`; `http://localhost:*` for any
+   * port; `*` for any origin). A request without an `Origin` header (not a browser) is allowed.
+   */
+  allowedOrigins: string[]
 }
 
 /**
@@ -270,6 +324,8 @@ export function defaultConfig(env: Env): HeraldConfig {
         log: { driver: 'log' },
         null: { driver: 'null' },
       },
+      limits: defaultBroadcastLimits(env),
+      allowedOrigins: defaultAllowedOrigins(env),
     },
     http: defaultHttpConfig(env),
     ops: defaultOpsConfig(env),

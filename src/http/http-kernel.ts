@@ -6,6 +6,7 @@ import createExpress, { type Express, type NextFunction, type Request, type Resp
 import type { ChannelRegistry } from '../broadcasting/channel-registry.ts'
 import type { UserResolver } from '../broadcasting/contracts.ts'
 import { defaultUserResolver } from '../broadcasting/default-user-resolver.ts'
+import { OriginPolicy } from '../broadcasting/allowed-origins.ts'
 import { createInternalBroadcastRouter } from '../broadcasting/internal-endpoint.ts'
 import { socketIdMiddleware } from '../broadcasting/socket-context.ts'
 import { EchoServer, type EchoServerOptions } from '../broadcasting/socket-server.ts'
@@ -77,6 +78,7 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   // A correlation id (and, with tracing on, a span) per request, for what it dispatches.
   express.use(requestContext(() => (app.bound('events.tracing') ? app.make('events.tracing') : null)))
   const server = createServer(express)
+  const { allowedOrigins, limits } = app.config.get('broadcasting')
   const echo = new EchoServer({
     httpServer: server,
     channels: options.channels,
@@ -84,6 +86,8 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     adapter: options.adapter,
     path: options.path,
     cors: options.cors,
+    allowedOrigins,
+    limits,
     // Read at each message: boot replaces the logger once .env is loaded.
     logger: {
       debug: (message) => app.logger.debug(message),
@@ -99,7 +103,7 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     '/broadcasting/auth',
     jsonBody(),
     formBody(),
-    broadcastingAuthRoute(options.channels, resolveUser),
+    broadcastingAuthRoute(options.channels, resolveUser, new OriginPolicy(allowedOrigins ?? []), echo.limits.channelNameLength),
   )
   const ops = opsAccess(app.config.get('ops'))
   express.get('/health', ops.guard('health'), healthRoute(app))
