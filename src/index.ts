@@ -132,6 +132,6 @@ export { defineRoutes, type RouteGroups, type RouteRegistrar } from './http/rout
 export { validate, type Rules, type Validated } from './http/validation.ts'
 export { HttpError, ValidationError, type FieldErrors } from './http/http-error.ts'
 export { csrfProtection, createCsrfToken, isCsrfToken, CSRF_COOKIE, type CsrfOptions } from './http/csrf.ts'
-export { generateAppKey, parseAppKey } from './foundation/app-key.ts'
+export { generateAppKey, parseAppKey, signingKey } from './foundation/app-key.ts'
 export type { ViewFactory, ViewOptions, ViewData } from './http/views.ts'
 export type { HealthReport, HealthStatus } from './http/health.ts'

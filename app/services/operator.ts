@@ -1,5 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { facadeRoot, type AuthRequest } from 'herald'
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { facadeRoot, signingKey, type AuthRequest } from 'herald'
 
 /**
  * The demo's stand-in for a session until Herald has one: the dashboard page carries a token
@@ -10,15 +10,11 @@ import { facadeRoot, type AuthRequest } from 'herald'
  */
 const PURPOSE = 'herald-demo-broadcast-user'
 
-// Without APP_KEY, a key of this process: its pages' tokens work on its own sockets only
-// (several web servers need a shared APP_KEY anyway, to sign broadcasts between them).
-let processKey: Buffer | null = null
-
-function key(): Buffer | string {
-  const configured = facadeRoot().config.get('broadcasting').key
-  if (configured !== null && configured !== '') return configured
-  processKey ??= randomBytes(32)
-  return processKey
+// Without APP_KEY (outside production), the framework's key of this process: its pages' tokens
+// work on its own sockets only, like its CSRF tokens.
+function key(): Buffer {
+  const app = facadeRoot()
+  return signingKey(app.config.get('app'), app.logger)
 }
 
 function signature(userId: number): Buffer {

@@ -428,7 +428,7 @@ describe('bullmq driver', () => {
     expect(finished.map((run) => run.n)).toEqual([8])
     const reasons = (await store.all()).reverse().map((job) => job.exception)
     expect(reasons[0]).toContain('The job payload is not JSON')
-    expect(reasons[1]).toContain('not a Herald job envelope')
+    expect(reasons[1]).toContain('PayloadDecodeError: envelope.uuid: a missing value is not a job id')
     expect(reasons[2]).toContain('Listener "NoSuchListener" is not a registered queued listener')
     expect(consumer.deliveries.map((job) => job.attempts)).toEqual([1, 1, 1, 1])
     // No BullMQ retry despite attempts: 5: the jobs are failed in BullMQ, once.
