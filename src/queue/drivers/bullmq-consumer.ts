@@ -1,15 +1,19 @@
 import { hostname } from 'node:os'
-import { Job, UnrecoverableError, Worker } from 'bullmq'
+import { Job, UnrecoverableError, type Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from '../../foundation/logger.ts'
+import { isConnectionError } from '../../foundation/service-errors.ts'
 import type { ConsumeOptions, DeliveredJob, JobOutcome } from '../driver.ts'
+import { DEFAULT_RECONNECT_POLICY, ReconnectTracker } from '../reconnect.ts'
+import type { RedisLink } from './bullmq-connection.ts'
+import { HeraldBullWorker, undecodableReason } from './bullmq-poison.ts'
 
 /** What a consumer needs from its driver. */
 export interface BullmqConsumerContext {
   readonly url: string
   readonly prefix: string
   /** Shared by the consumer's BullMQ Workers; BullMQ requires `maxRetriesPerRequest: null` on it. */
-  readonly connection: Redis
+  readonly link: RedisLink
   /** Milliseconds a job's lock lasts unless renewed (renewed every half of it while the job runs). */
   readonly lockDuration: number
   /** Milliseconds between checks for jobs whose worker died. */
@@ -17,6 +21,11 @@ export interface BullmqConsumerContext {
   readonly logger: Logger
   /** Jobs waiting, delayed or active on a queue, whoever holds them. */
   pending(queue: string): Promise<number>
+  /**
+   * Records a job that cannot be decoded in failed_jobs with its reason; resolves false when it
+   * could not be recorded (the job is then kept in BullMQ's failed set rather than deleted).
+   */
+  quarantine(queue: string, payload: string, reason: Error): Promise<boolean>
 }
 
 /** A job this process holds: BullMQ's job, the lock token it was fetched with, its queue's Worker. */
@@ -31,6 +40,13 @@ interface Held {
  * does: a blocking connection that silently died must not stall the worker forever.
  */
 const MAX_BLOCK_SECONDS = 10
+
+/**
+ * A stopping consumer whose Redis is gone waits this long for it to come back to record the
+ * outcomes of the jobs it ran; after that it leaves them active in Redis, and they are
+ * delivered again once their locks lapse (at-least-once: such a job runs twice).
+ */
+const SETTLE_GRACE_MS = 3_000
 
 /**
  * Delivers the jobs of one or more BullMQ queues to Herald's pipeline, with strict queue
@@ -53,16 +69,21 @@ export class BullmqConsumer {
   private waking: Promise<void> | null = null
   private changed = deferred()
   private tokens = 0
+  private fetching: Promise<Held | undefined> | null = null
   private renewing = false
+  /** Jobs inside process(): a stopping consumer always waits for these (each within its timeout). */
+  private running = 0
+  private readonly outage: ReconnectTracker
 
   constructor(
     private readonly context: BullmqConsumerContext,
     private readonly options: ConsumeOptions,
   ) {
     const name = `herald@${hostname()}:${process.pid}`
+    this.outage = new ReconnectTracker(options.reconnect ?? DEFAULT_RECONNECT_POLICY)
     this.workers = options.queues.map((queue) => {
-      const worker = new Worker(queue, null, {
-        connection: context.connection,
+      const worker = new HeraldBullWorker(queue, null, {
+        connection: context.link.redis,
         prefix: context.prefix,
         name,
         autorun: false,
@@ -72,7 +93,12 @@ export class BullmqConsumer {
         // crashed deliveries), so BullMQ must never fail a stalled job on its own.
         maxStalledCount: Number.MAX_SAFE_INTEGER,
       })
-      worker.on('error', (error) => context.logger.error(`BullMQ worker for queue "${queue}": ${describe(error)}`))
+      // A lost connection is reported once, by the loop; BullMQ's timers would repeat it.
+      worker.on('error', (error) =>
+        isConnectionError(error)
+          ? context.logger.debug(`BullMQ worker for queue "${queue}": ${describe(error)}`)
+          : context.logger.error(`BullMQ worker for queue "${queue}": ${describe(error)}`),
+      )
       worker.on('stalled', (id) => context.logger.warn(`Job ${id} on queue "${queue}" stalled (its worker died?): delivering it again.`))
       return worker
     })
@@ -101,17 +127,31 @@ export class BullmqConsumer {
       signal.addEventListener('abort', () => resolve(), { once: true })
     })
     const slots = new Set<Promise<void>>()
+    let gaveUp: unknown = null
     while (!signal.aborted) {
       const changed = this.changed.promise
       if (slots.size >= Math.max(concurrency, 1)) {
         await Promise.race([changed, aborted])
         continue
       }
+      try {
+        if (!(await this.connected())) continue
+      } catch (error) {
+        gaveUp = error
+        break
+      }
       let next: Held | undefined
       try {
-        next = await this.fetch()
+        // A fetch caught by an outage waits for Redis (the connection retries forever): stop
+        // waiting for it, but keep it, so a job it moves to active later is not orphaned.
+        this.fetching ??= this.fetch()
+        const fetched = await Promise.race([this.fetching.then((held) => ({ held })), aborted, this.context.link.whenDown()])
+        if (fetched === undefined) continue
+        this.fetching = null
+        next = fetched.held
       } catch (error) {
-        this.context.logger.error(`Fetching a BullMQ job failed: ${describe(error)}; trying again.`)
+        this.fetching = null
+        if (!isConnectionError(error)) this.context.logger.error(`Fetching a BullMQ job failed: ${describe(error)}; trying again.`)
         await Promise.race([pause(1000), aborted])
         continue
       }
@@ -127,7 +167,62 @@ export class BullmqConsumer {
       // A slot finishing matters only to stopWhenEmpty; pushes and due delayed jobs wake us.
       await Promise.race([this.wake(), stopWhenEmpty && slots.size > 0 ? changed : never, aborted])
     }
-    await Promise.all(slots)
+    await this.drain(slots)
+    // A fetch abandoned to an outage may still settle: its job (if any) stays active and is
+    // delivered again once its lock lapses; its failure is no longer anyone's concern.
+    this.fetching?.catch(() => undefined)
+    if (gaveUp !== null) throw gaveUp
+  }
+
+  /**
+   * True when Redis answers. Otherwise waits a little for it and resolves false (the first
+   * failure of an outage is one warning line), or throws the ServiceUnreachableError once Redis
+   * has been gone longer than the reconnect policy allows.
+   */
+  private async connected(): Promise<boolean> {
+    const { link, logger } = this.context
+    if (link.connected) {
+      if (this.outage.disconnected) logger.info(`Redis at ${link.address} answers again after ${Math.round(this.outage.outageMs / 1000)} s: resuming.`)
+      this.outage.succeeded()
+      return true
+    }
+    const error = link.unreachable()
+    const decision = this.outage.failed(error)
+    if (!decision.retry) return Promise.reject(error)
+    if (decision.first) {
+      const limit = (this.options.reconnect ?? DEFAULT_RECONNECT_POLICY).maxDisconnected
+      this.warn(`${error.message}: reconnecting${limit > 0 ? `, giving up after ${limit} s` : ''}.`)
+    }
+    await link.waitReady(decision.delay, this.options.signal)
+    return false
+  }
+
+  /**
+   * Waits for the jobs in hand: always for those still running (each within its timeout); for
+   * recording their outcomes only while Redis answers or SETTLE_GRACE_MS after it went away.
+   */
+  private async drain(slots: Set<Promise<void>>): Promise<void> {
+    let downSince: number | null = null
+    while (slots.size > 0) {
+      await Promise.race([Promise.all(slots), pause(250)])
+      if (slots.size === 0) return
+      if (this.running > 0 || this.context.link.connected) {
+        downSince = null
+        continue
+      }
+      downSince ??= Date.now()
+      if (Date.now() - downSince >= SETTLE_GRACE_MS) {
+        this.warn(
+          `Stopping without recording the outcome of ${slots.size} job(s): ${this.context.link.unreachable().message}. They stay active in Redis and run again once their locks lapse.`,
+        )
+        return
+      }
+    }
+  }
+
+  private warn(message: string): void {
+    if (this.options.warn !== undefined) this.options.warn(message)
+    else this.context.logger.warn(message)
   }
 
   /** The first job found asking the queues in order, locked to this process. */
@@ -151,7 +246,13 @@ export class BullmqConsumer {
     let held: Held | undefined = first
     while (held !== undefined) {
       const current: Held = held
+      const poison = undecodableReason(current.job)
+      if (poison !== undefined) {
+        await this.quarantine(current, poison)
+        return
+      }
       let outcome: JobOutcome
+      this.running++
       try {
         outcome = await this.options.process(delivered(current))
       } catch (error) {
@@ -160,6 +261,8 @@ export class BullmqConsumer {
         this.held.delete(current)
         this.context.logger.error(`Job ${current.job.id} on queue "${current.job.queueName}" was not settled: ${describe(error)}`)
         return
+      } finally {
+        this.running--
       }
       // No longer renewed: settling removes the lock, and a renewal racing it would report it lost.
       this.held.delete(current)
@@ -172,6 +275,29 @@ export class BullmqConsumer {
           `Could not record the ${outcome.kind} outcome of job ${current.job.id} on queue "${current.job.queueName}": ${describe(error)}`,
         )
       }
+    }
+  }
+
+  /**
+   * A job BullMQ cannot decode never reaches the runner: it goes to failed_jobs with the reason
+   * and is failed in BullMQ, so it is not delivered again. Removed from BullMQ only once
+   * failed_jobs holds it; otherwise it stays in BullMQ's failed set, where it is not lost.
+   */
+  private async quarantine(held: Held, reason: Error): Promise<void> {
+    this.held.delete(held)
+    const { job, token } = held
+    let recorded = false
+    try {
+      recorded = await this.context.quarantine(job.queueName, typeof job.data === 'string' ? job.data : '', reason)
+    } catch (error) {
+      this.context.logger.error(`Could not record undecodable job ${job.id} in failed_jobs: ${describe(error)}`)
+    }
+    this.warn(`${reason.message} ${recorded ? 'Moved to failed_jobs.' : "Kept in BullMQ's failed set."}`)
+    job.opts.removeOnFail = recorded
+    try {
+      await job.moveToFailed(new UnrecoverableError(reason.message), token, false)
+    } catch (error) {
+      this.context.logger.error(`Could not fail undecodable job ${job.id} on queue "${job.queueName}" in BullMQ: ${describe(error)}`)
     }
   }
 
@@ -302,9 +428,11 @@ export class BullmqConsumer {
   }
 
   private async shutdown(): Promise<void> {
+    // Closing gracefully sends QUIT on each Worker's connections, which waits forever for a Redis that is gone.
+    const force = !this.context.link.connected
     for (const worker of this.workers) {
       try {
-        await worker.close()
+        await Promise.race([worker.close(force), pause(3_000)])
       } catch (error) {
         this.context.logger.error(`Closing the BullMQ worker for queue "${worker.name}" failed: ${describe(error)}`)
       }
