@@ -130,15 +130,16 @@ export class BullmqConsumer {
     let gaveUp: unknown = null
     while (!signal.aborted) {
       const changed = this.changed.promise
-      if (slots.size >= Math.max(concurrency, 1)) {
-        await Promise.race([changed, aborted])
-        continue
-      }
+      // Checked first: slots waiting on a Redis that went away must not hide the outage.
       try {
         if (!(await this.connected())) continue
       } catch (error) {
         gaveUp = error
         break
+      }
+      if (slots.size >= Math.max(concurrency, 1)) {
+        await Promise.race([changed, aborted, this.context.link.whenDown()])
+        continue
       }
       let next: Held | undefined
       try {

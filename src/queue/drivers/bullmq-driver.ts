@@ -236,7 +236,10 @@ export class BullmqDriver implements QueueDriver {
     let queue = this.queues.get(name)
     if (queue === undefined) {
       queue = new Queue(name, { connection: this.producerLink().redis, prefix: this.options.prefix })
-      queue.on('error', (error) => this.logger.error(`BullMQ queue "${name}": ${describe(error)}`))
+      // A lost connection reaches the caller of the command as the error naming Redis.
+      queue.on('error', (error) =>
+        isConnectionError(error) ? this.logger.debug(`BullMQ queue "${name}": ${describe(error)}`) : this.logger.error(`BullMQ queue "${name}": ${describe(error)}`),
+      )
       this.queues.set(name, queue)
     }
     return queue
