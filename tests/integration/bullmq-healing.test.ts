@@ -347,6 +347,60 @@ describe('bullmq with Redis unreachable', () => {
     expect(warnings[0]).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable \(/)
   })
 
+  it.each([
+    ['within its lock', 0],
+    ['after its lock lapsed', 2_500],
+  ])('settles the job in hand once Redis is back (outage %s): it runs once and leaves Redis', async (_name, outageMs) => {
+    const redis = await ownRedis()
+    const driver = newDriver(redis.url)
+    const queue = queueName()
+    let open!: () => void
+    const opened = new Promise<void>((resolve) => (open = resolve))
+    let holding = false
+    const store = new MemoryFailedJobStore()
+    const runner = newRunner(store)
+    const first = envelope(1, 3)
+    const id = (JSON.parse(first) as { uuid: string }).uuid
+    await driver.push(first, { queue, delay: 0, priority: 0 })
+    const warnings: string[] = []
+    const abort = new AbortController()
+    const done = driver.consume({
+      queues: [queue],
+      concurrency: 1,
+      sleep: 0.1,
+      stopWhenEmpty: false,
+      signal: abort.signal,
+      warn: (message) => warnings.push(message),
+      process: async (job) => {
+        holding = true
+        await opened
+        return runner.process(job)
+      },
+    })
+    await until('the job in hand', () => holding)
+    await redis.stop()
+    const stopped = Date.now()
+    open()
+    await until('the job to finish', () => ran.includes(1))
+    // The lock (2 s) lapses by Redis's clock: an outage longer than it must still run the job once.
+    await until(`an outage of ${outageMs} ms`, () => Date.now() - stopped >= outageMs)
+    await redis.start()
+    const check = new Redis(redis.url)
+    try {
+      await until('the job to leave Redis', async () => (await check.exists(`${PREFIX}:${queue}:${id}`)) === 0 && (await check.llen(`${PREFIX}:${queue}:active`)) === 0)
+      // A later job runs after any stalled-job check had its chance to deliver the first again.
+      await driver.push(envelope(2), { queue, delay: 0, priority: 0 })
+      await until('the later job', () => ran.includes(2))
+      await until('a stalled-job check', async () => Date.now() - stopped >= outageMs + 1_500)
+    } finally {
+      check.disconnect()
+    }
+    abort.abort()
+    await done
+    expect(ran).toEqual([1, 2])
+    expect(await store.all()).toEqual([])
+  })
+
   it('gives up (rejects with the named error) after maxDisconnected seconds without Redis', async () => {
     const redis = await ownRedis()
     const driver = newDriver(redis.url)

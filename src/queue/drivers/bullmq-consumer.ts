@@ -1,12 +1,12 @@
 import { hostname } from 'node:os'
 import { Job, UnrecoverableError, type Worker } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Logger } from '../../foundation/logger.ts'
 import { isConnectionError } from '../../foundation/service-errors.ts'
 import type { ConsumeOptions, DeliveredJob, JobOutcome } from '../driver.ts'
 import { DEFAULT_RECONNECT_POLICY, ReconnectTracker } from '../reconnect.ts'
 import type { RedisLink } from './bullmq-connection.ts'
-import { HeraldBullWorker, undecodableReason } from './bullmq-poison.ts'
+import { HeraldBullWorker, quarantine, undecodableReason } from './bullmq-poison.ts'
+import { BullmqWakeUp } from './bullmq-wake-up.ts'
 
 /** What a consumer needs from its driver. */
 export interface BullmqConsumerContext {
@@ -36,12 +36,6 @@ interface Held {
 }
 
 /**
- * The longest a blocking wait lasts before the queues are asked again anyway, as BullMQ itself
- * does: a blocking connection that silently died must not stall the worker forever.
- */
-const MAX_BLOCK_SECONDS = 10
-
-/**
  * A stopping consumer whose Redis is gone waits this long for it to come back to record the
  * outcomes of the jobs it ran; after that it leaves them active in Redis, and they are
  * delivered again once their locks lapse (at-least-once: such a job runs twice).
@@ -63,10 +57,7 @@ const SETTLE_GRACE_MS = 3_000
 export class BullmqConsumer {
   private readonly workers: Worker[]
   private readonly held = new Set<Held>()
-  private readonly blocking: Redis
-  /** When the next delayed job is due, as learned from a delay marker (epoch ms). */
-  private nextDue = Number.POSITIVE_INFINITY
-  private waking: Promise<void> | null = null
+  private readonly wakeUp: BullmqWakeUp
   private changed = deferred()
   private tokens = 0
   private fetching: Promise<Held | undefined> | null = null
@@ -102,9 +93,8 @@ export class BullmqConsumer {
       worker.on('stalled', (id) => context.logger.warn(`Job ${id} on queue "${queue}" stalled (its worker died?): delivering it again.`))
       return worker
     })
-    // Its own connection: a blocked BZPOPMIN would hold up every other command on a shared one.
-    this.blocking = new Redis(context.url, { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false, lazyConnect: true })
-    this.blocking.on('error', (error) => context.logger.debug(`BullMQ wake-up connection: ${describe(error)}`))
+    const markers = this.workers.map((worker) => worker.toKey('marker'))
+    this.wakeUp = new BullmqWakeUp(context.url, markers, context.logger, options.signal)
   }
 
   /** Runs until the signal aborts (or, with stopWhenEmpty, the queues are empty), then closes. */
@@ -166,7 +156,7 @@ export class BullmqConsumer {
       }
       if (stopWhenEmpty && slots.size === 0 && (await this.empty())) break
       // A slot finishing matters only to stopWhenEmpty; pushes and due delayed jobs wake us.
-      await Promise.race([this.wake(), stopWhenEmpty && slots.size > 0 ? changed : never, aborted])
+      await Promise.race([this.wakeUp.wait(this.options.sleep), stopWhenEmpty && slots.size > 0 ? changed : never, aborted])
     }
     await this.drain(slots)
     // A fetch abandoned to an outage may still settle: its job (if any) stays active and is
@@ -249,7 +239,8 @@ export class BullmqConsumer {
       const current: Held = held
       const poison = undecodableReason(current.job)
       if (poison !== undefined) {
-        await this.quarantine(current, poison)
+        this.held.delete(current)
+        await quarantine(current.job, current.token, poison, this.context, (message) => this.warn(message))
         return
       }
       let outcome: JobOutcome
@@ -271,6 +262,7 @@ export class BullmqConsumer {
         held = await this.settle(current, outcome)
       } catch (error) {
         held = undefined
+        if (await this.removeFinished(current, outcome, error)) continue
         // The job is still active in Redis: once its lock lapses it is delivered again.
         this.context.logger.error(
           `Could not record the ${outcome.kind} outcome of job ${current.job.id} on queue "${current.job.queueName}": ${describe(error)}`,
@@ -280,25 +272,19 @@ export class BullmqConsumer {
   }
 
   /**
-   * A job BullMQ cannot decode never reaches the runner: it goes to failed_jobs with the reason
-   * and is failed in BullMQ, so it is not delivered again. Removed from BullMQ only once
-   * failed_jobs holds it; otherwise it stays in BullMQ's failed set, where it is not lost.
+   * A job that finished while Redis was away longer than its lock lasts has no lock left to
+   * settle with, and would be delivered again and run twice. Removing it works only while no
+   * other worker holds it (BullMQ refuses to remove a locked job): then it ran once.
    */
-  private async quarantine(held: Held, reason: Error): Promise<void> {
-    this.held.delete(held)
-    const { job, token } = held
-    let recorded = false
+  private async removeFinished(held: Held, outcome: JobOutcome, error: unknown): Promise<boolean> {
+    if (outcome.kind === 'release' || !(error instanceof Error) || !error.message.startsWith('Missing lock')) return false
     try {
-      recorded = await this.context.quarantine(job.queueName, typeof job.data === 'string' ? job.data : '', reason)
-    } catch (error) {
-      this.context.logger.error(`Could not record undecodable job ${job.id} in failed_jobs: ${describe(error)}`)
-    }
-    this.warn(`${reason.message} ${recorded ? 'Moved to failed_jobs.' : "Kept in BullMQ's failed set."}`)
-    job.opts.removeOnFail = recorded
-    try {
-      await job.moveToFailed(new UnrecoverableError(reason.message), token, false)
-    } catch (error) {
-      this.context.logger.error(`Could not fail undecodable job ${job.id} on queue "${job.queueName}" in BullMQ: ${describe(error)}`)
+      await held.job.remove()
+      this.context.logger.info(`Job ${held.job.id} on queue "${held.job.queueName}" lost its lock while Redis was away: it had finished, so it was removed.`)
+      return true
+    } catch (removeError) {
+      this.context.logger.warn(`Job ${held.job.id} on queue "${held.job.queueName}" lost its lock while Redis was away and may run again: ${describe(removeError)}`)
+      return true
     }
   }
 
@@ -333,48 +319,11 @@ export class BullmqConsumer {
   private handedOver(next: void | unknown[], token: string, worker: Worker): Held | undefined {
     if (!Array.isArray(next)) return undefined
     const [data, id, , delayUntil] = next as [Record<string, string> | null, string | undefined, number, number]
-    if (typeof delayUntil === 'number' && delayUntil > Date.now()) this.nextDue = Math.min(this.nextDue, delayUntil)
+    if (typeof delayUntil === 'number') this.wakeUp.due(delayUntil)
     if (data === null || data === undefined || id === undefined) return undefined
     const job = Job.fromJSON(worker, data as never, id) as Job<unknown>
     job.token = token
     return this.hold(job, token, worker)
-  }
-
-  /**
-   * Resolves when a queue may have a job: a wake-up marker was pushed, the next delayed job is
-   * due, or `sleep` seconds passed. One BZPOPMIN is in flight at a time; a wait cut short (by a
-   * finishing slot) is picked up again by the next call rather than stacking another.
-   */
-  private wake(): Promise<void> {
-    if (this.waking !== null) return this.waking
-    const now = Date.now()
-    if (this.nextDue <= now) this.nextDue = Number.POSITIVE_INFINITY
-    const idle = Math.min(Math.max(this.options.sleep, 0.05), MAX_BLOCK_SECONDS)
-    const seconds = Math.max(Math.min(idle, (this.nextDue - now) / 1000), 0.001)
-    const markers = this.workers.map((worker) => worker.toKey('marker'))
-    let watchdog: NodeJS.Timeout | undefined
-    const blocked = this.blocking.bzpopmin(...markers, seconds).then((result) => {
-      // A marker's score is 0 for "a job is waiting", or when the next delayed job is due.
-      const score = result === null ? 0 : Number(result[2])
-      if (score > Date.now()) this.nextDue = Math.min(this.nextDue, score)
-    })
-    const stuck = new Promise<void>((resolve) => {
-      watchdog = setTimeout(() => {
-        this.context.logger.warn('The BullMQ wake-up connection did not answer in time: reconnecting it.')
-        this.blocking.disconnect(true)
-        resolve()
-      }, seconds * 1000 + 2000)
-    })
-    this.waking = Promise.race([blocked, stuck])
-      .catch((error: unknown) => {
-        if (!this.options.signal.aborted) this.context.logger.debug(`Waiting for BullMQ jobs: ${describe(error)}`)
-        return pause(100)
-      })
-      .finally(() => {
-        clearTimeout(watchdog)
-        this.waking = null
-      })
-    return this.waking
   }
 
   /** Every queue has nothing waiting, delayed or active (a dead worker's job is active until recovered). */
@@ -438,12 +387,7 @@ export class BullmqConsumer {
         this.context.logger.error(`Closing the BullMQ worker for queue "${worker.name}" failed: ${describe(error)}`)
       }
     }
-    try {
-      this.blocking.disconnect()
-    } catch (error) {
-      this.context.logger.error(`Closing the BullMQ wake-up connection failed: ${describe(error)}`)
-    }
-    await this.waking
+    await this.wakeUp.close()
   }
 }
 

@@ -1,5 +1,6 @@
-import { Job, Worker } from 'bullmq'
+import { Job, UnrecoverableError, Worker } from 'bullmq'
 import type { JobJsonRaw } from 'bullmq'
+import type { Logger } from '../../foundation/logger.ts'
 import { PayloadDecodeError } from '../serializer.ts'
 
 /** Why a fetched job could not be decoded; only jobs made by HeraldBullWorker.createJob are here. */
@@ -30,6 +31,34 @@ export class HeraldBullWorker extends Worker<unknown> {
 /** The reason a fetched job cannot be decoded, or undefined for a sound job. */
 export function undecodableReason(job: Job<unknown>): PayloadDecodeError | undefined {
   return undecodable.get(job)
+}
+
+/**
+ * A job BullMQ cannot decode never reaches the runner: it goes to failed_jobs with the reason
+ * and is failed in BullMQ (with the lock token it was fetched with), so it is not delivered
+ * again. It is removed from BullMQ only once failed_jobs holds it; otherwise it stays in
+ * BullMQ's failed set, where it is not lost.
+ */
+export async function quarantine(
+  job: Job<unknown>,
+  token: string,
+  reason: Error,
+  context: { readonly logger: Logger; quarantine(queue: string, payload: string, reason: Error): Promise<boolean> },
+  warn: (message: string) => void,
+): Promise<void> {
+  let recorded = false
+  try {
+    recorded = await context.quarantine(job.queueName, typeof job.data === 'string' ? job.data : '', reason)
+  } catch (error) {
+    context.logger.error(`Could not record undecodable job ${job.id} in failed_jobs: ${describe(error)}`)
+  }
+  warn(`${reason.message} ${recorded ? 'Moved to failed_jobs.' : "Kept in BullMQ's failed set."}`)
+  job.opts.removeOnFail = recorded
+  try {
+    await job.moveToFailed(new UnrecoverableError(reason.message), token, false)
+  } catch (error) {
+    context.logger.error(`Could not fail undecodable job ${job.id} on queue "${job.queueName}" in BullMQ: ${describe(error)}`)
+  }
 }
 
 function whatFailed(data: JobJsonRaw): string {
