@@ -399,6 +399,8 @@ describe('bullmq with Redis unreachable', () => {
     await done
     expect(ran).toEqual([1, 2])
     expect(await store.all()).toEqual([])
+    // Past its lock, the job could not be completed with its token: it was removed instead.
+    expect(logs.some((line) => line.includes('lost its lock while Redis was away: it had finished'))).toBe(outageMs > 0)
   })
 
   it('gives up (rejects with the named error) after maxDisconnected seconds without Redis', async () => {
