@@ -1,15 +1,19 @@
 import { hostname } from 'node:os'
-import { Job, UnrecoverableError, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
+import { Job, UnrecoverableError, type Worker } from 'bullmq'
 import type { Logger } from '../../foundation/logger.ts'
+import { isConnectionError } from '../../foundation/service-errors.ts'
 import type { ConsumeOptions, DeliveredJob, JobOutcome } from '../driver.ts'
+import { DEFAULT_RECONNECT_POLICY, ReconnectTracker } from '../reconnect.ts'
+import type { RedisLink } from './bullmq-connection.ts'
+import { HeraldBullWorker, quarantine, undecodableReason } from './bullmq-poison.ts'
+import { BullmqWakeUp } from './bullmq-wake-up.ts'
 
 /** What a consumer needs from its driver. */
 export interface BullmqConsumerContext {
   readonly url: string
   readonly prefix: string
   /** Shared by the consumer's BullMQ Workers; BullMQ requires `maxRetriesPerRequest: null` on it. */
-  readonly connection: Redis
+  readonly link: RedisLink
   /** Milliseconds a job's lock lasts unless renewed (renewed every half of it while the job runs). */
   readonly lockDuration: number
   /** Milliseconds between checks for jobs whose worker died. */
@@ -17,6 +21,11 @@ export interface BullmqConsumerContext {
   readonly logger: Logger
   /** Jobs waiting, delayed or active on a queue, whoever holds them. */
   pending(queue: string): Promise<number>
+  /**
+   * Records a job that cannot be decoded in failed_jobs with its reason; resolves false when it
+   * could not be recorded (the job is then kept in BullMQ's failed set rather than deleted).
+   */
+  quarantine(queue: string, payload: string, reason: Error): Promise<boolean>
 }
 
 /** A job this process holds: BullMQ's job, the lock token it was fetched with, its queue's Worker. */
@@ -27,10 +36,11 @@ interface Held {
 }
 
 /**
- * The longest a blocking wait lasts before the queues are asked again anyway, as BullMQ itself
- * does: a blocking connection that silently died must not stall the worker forever.
+ * A stopping consumer whose Redis is gone waits this long for it to come back to record the
+ * outcomes of the jobs it ran; after that it leaves them active in Redis, and they are
+ * delivered again once their locks lapse (at-least-once: such a job runs twice).
  */
-const MAX_BLOCK_SECONDS = 10
+const SETTLE_GRACE_MS = 3_000
 
 /**
  * Delivers the jobs of one or more BullMQ queues to Herald's pipeline, with strict queue
@@ -47,22 +57,24 @@ const MAX_BLOCK_SECONDS = 10
 export class BullmqConsumer {
   private readonly workers: Worker[]
   private readonly held = new Set<Held>()
-  private readonly blocking: Redis
-  /** When the next delayed job is due, as learned from a delay marker (epoch ms). */
-  private nextDue = Number.POSITIVE_INFINITY
-  private waking: Promise<void> | null = null
+  private readonly wakeUp: BullmqWakeUp
   private changed = deferred()
   private tokens = 0
+  private fetching: Promise<Held | undefined> | null = null
   private renewing = false
+  /** Jobs inside process(): a stopping consumer always waits for these (each within its timeout). */
+  private running = 0
+  private readonly outage: ReconnectTracker
 
   constructor(
     private readonly context: BullmqConsumerContext,
     private readonly options: ConsumeOptions,
   ) {
     const name = `herald@${hostname()}:${process.pid}`
+    this.outage = new ReconnectTracker(options.reconnect ?? DEFAULT_RECONNECT_POLICY)
     this.workers = options.queues.map((queue) => {
-      const worker = new Worker(queue, null, {
-        connection: context.connection,
+      const worker = new HeraldBullWorker(queue, null, {
+        connection: context.link.redis,
         prefix: context.prefix,
         name,
         autorun: false,
@@ -72,13 +84,17 @@ export class BullmqConsumer {
         // crashed deliveries), so BullMQ must never fail a stalled job on its own.
         maxStalledCount: Number.MAX_SAFE_INTEGER,
       })
-      worker.on('error', (error) => context.logger.error(`BullMQ worker for queue "${queue}": ${describe(error)}`))
+      // A lost connection is reported once, by the loop; BullMQ's timers would repeat it.
+      worker.on('error', (error) =>
+        isConnectionError(error)
+          ? context.logger.debug(`BullMQ worker for queue "${queue}": ${describe(error)}`)
+          : context.logger.error(`BullMQ worker for queue "${queue}": ${describe(error)}`),
+      )
       worker.on('stalled', (id) => context.logger.warn(`Job ${id} on queue "${queue}" stalled (its worker died?): delivering it again.`))
       return worker
     })
-    // Its own connection: a blocked BZPOPMIN would hold up every other command on a shared one.
-    this.blocking = new Redis(context.url, { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false, lazyConnect: true })
-    this.blocking.on('error', (error) => context.logger.debug(`BullMQ wake-up connection: ${describe(error)}`))
+    const markers = this.workers.map((worker) => worker.toKey('marker'))
+    this.wakeUp = new BullmqWakeUp(context.url, markers, context.logger, options.signal)
   }
 
   /** Runs until the signal aborts (or, with stopWhenEmpty, the queues are empty), then closes. */
@@ -101,17 +117,32 @@ export class BullmqConsumer {
       signal.addEventListener('abort', () => resolve(), { once: true })
     })
     const slots = new Set<Promise<void>>()
+    let gaveUp: unknown = null
     while (!signal.aborted) {
       const changed = this.changed.promise
+      // Checked first: slots waiting on a Redis that went away must not hide the outage.
+      try {
+        if (!(await this.connected())) continue
+      } catch (error) {
+        gaveUp = error
+        break
+      }
       if (slots.size >= Math.max(concurrency, 1)) {
-        await Promise.race([changed, aborted])
+        await Promise.race([changed, aborted, this.context.link.whenDown()])
         continue
       }
       let next: Held | undefined
       try {
-        next = await this.fetch()
+        // A fetch caught by an outage waits for Redis (the connection retries forever): stop
+        // waiting for it, but keep it, so a job it moves to active later is not orphaned.
+        this.fetching ??= this.fetch()
+        const fetched = await Promise.race([this.fetching.then((held) => ({ held })), aborted, this.context.link.whenDown()])
+        if (fetched === undefined) continue
+        this.fetching = null
+        next = fetched.held
       } catch (error) {
-        this.context.logger.error(`Fetching a BullMQ job failed: ${describe(error)}; trying again.`)
+        this.fetching = null
+        if (!isConnectionError(error)) this.context.logger.error(`Fetching a BullMQ job failed: ${describe(error)}; trying again.`)
         await Promise.race([pause(1000), aborted])
         continue
       }
@@ -125,9 +156,64 @@ export class BullmqConsumer {
       }
       if (stopWhenEmpty && slots.size === 0 && (await this.empty())) break
       // A slot finishing matters only to stopWhenEmpty; pushes and due delayed jobs wake us.
-      await Promise.race([this.wake(), stopWhenEmpty && slots.size > 0 ? changed : never, aborted])
+      await Promise.race([this.wakeUp.wait(this.options.sleep), stopWhenEmpty && slots.size > 0 ? changed : never, aborted])
     }
-    await Promise.all(slots)
+    await this.drain(slots)
+    // A fetch abandoned to an outage may still settle: its job (if any) stays active and is
+    // delivered again once its lock lapses; its failure is no longer anyone's concern.
+    this.fetching?.catch(() => undefined)
+    if (gaveUp !== null) throw gaveUp
+  }
+
+  /**
+   * True when Redis answers. Otherwise waits a little for it and resolves false (the first
+   * failure of an outage is one warning line), or throws the ServiceUnreachableError once Redis
+   * has been gone longer than the reconnect policy allows.
+   */
+  private async connected(): Promise<boolean> {
+    const { link, logger } = this.context
+    if (link.connected) {
+      if (this.outage.disconnected) logger.info(`Redis at ${link.address} answers again after ${Math.round(this.outage.outageMs / 1000)} s: resuming.`)
+      this.outage.succeeded()
+      return true
+    }
+    const error = link.unreachable()
+    const decision = this.outage.failed(error)
+    if (!decision.retry) return Promise.reject(error)
+    if (decision.first) {
+      const limit = (this.options.reconnect ?? DEFAULT_RECONNECT_POLICY).maxDisconnected
+      this.warn(`${error.message}: reconnecting${limit > 0 ? `, giving up after ${limit} s` : ''}.`)
+    }
+    await link.waitReady(decision.delay, this.options.signal)
+    return false
+  }
+
+  /**
+   * Waits for the jobs in hand: always for those still running (each within its timeout); for
+   * recording their outcomes only while Redis answers or SETTLE_GRACE_MS after it went away.
+   */
+  private async drain(slots: Set<Promise<void>>): Promise<void> {
+    let downSince: number | null = null
+    while (slots.size > 0) {
+      await Promise.race([Promise.all(slots), pause(250)])
+      if (slots.size === 0) return
+      if (this.running > 0 || this.context.link.connected) {
+        downSince = null
+        continue
+      }
+      downSince ??= Date.now()
+      if (Date.now() - downSince >= SETTLE_GRACE_MS) {
+        this.warn(
+          `Stopping without recording the outcome of ${slots.size} job(s): ${this.context.link.unreachable().message}. They stay active in Redis and run again once their locks lapse.`,
+        )
+        return
+      }
+    }
+  }
+
+  private warn(message: string): void {
+    if (this.options.warn !== undefined) this.options.warn(message)
+    else this.context.logger.warn(message)
   }
 
   /** The first job found asking the queues in order, locked to this process. */
@@ -151,7 +237,14 @@ export class BullmqConsumer {
     let held: Held | undefined = first
     while (held !== undefined) {
       const current: Held = held
+      const poison = undecodableReason(current.job)
+      if (poison !== undefined) {
+        this.held.delete(current)
+        await quarantine(current.job, current.token, poison, this.context, (message) => this.warn(message))
+        return
+      }
       let outcome: JobOutcome
+      this.running++
       try {
         outcome = await this.options.process(delivered(current))
       } catch (error) {
@@ -160,6 +253,8 @@ export class BullmqConsumer {
         this.held.delete(current)
         this.context.logger.error(`Job ${current.job.id} on queue "${current.job.queueName}" was not settled: ${describe(error)}`)
         return
+      } finally {
+        this.running--
       }
       // No longer renewed: settling removes the lock, and a renewal racing it would report it lost.
       this.held.delete(current)
@@ -167,11 +262,29 @@ export class BullmqConsumer {
         held = await this.settle(current, outcome)
       } catch (error) {
         held = undefined
+        if (await this.removeFinished(current, outcome, error)) continue
         // The job is still active in Redis: once its lock lapses it is delivered again.
         this.context.logger.error(
           `Could not record the ${outcome.kind} outcome of job ${current.job.id} on queue "${current.job.queueName}": ${describe(error)}`,
         )
       }
+    }
+  }
+
+  /**
+   * A job that finished while Redis was away longer than its lock lasts has no lock left to
+   * settle with, and would be delivered again and run twice. Removing it works only while no
+   * other worker holds it (BullMQ refuses to remove a locked job): then it ran once.
+   */
+  private async removeFinished(held: Held, outcome: JobOutcome, error: unknown): Promise<boolean> {
+    if (outcome.kind === 'release' || !(error instanceof Error) || !error.message.startsWith('Missing lock')) return false
+    try {
+      await held.job.remove()
+      this.context.logger.info(`Job ${held.job.id} on queue "${held.job.queueName}" lost its lock while Redis was away: it had finished, so it was removed.`)
+      return true
+    } catch (removeError) {
+      this.context.logger.warn(`Job ${held.job.id} on queue "${held.job.queueName}" lost its lock while Redis was away and may run again: ${describe(removeError)}`)
+      return true
     }
   }
 
@@ -206,48 +319,11 @@ export class BullmqConsumer {
   private handedOver(next: void | unknown[], token: string, worker: Worker): Held | undefined {
     if (!Array.isArray(next)) return undefined
     const [data, id, , delayUntil] = next as [Record<string, string> | null, string | undefined, number, number]
-    if (typeof delayUntil === 'number' && delayUntil > Date.now()) this.nextDue = Math.min(this.nextDue, delayUntil)
+    if (typeof delayUntil === 'number') this.wakeUp.due(delayUntil)
     if (data === null || data === undefined || id === undefined) return undefined
     const job = Job.fromJSON(worker, data as never, id) as Job<unknown>
     job.token = token
     return this.hold(job, token, worker)
-  }
-
-  /**
-   * Resolves when a queue may have a job: a wake-up marker was pushed, the next delayed job is
-   * due, or `sleep` seconds passed. One BZPOPMIN is in flight at a time; a wait cut short (by a
-   * finishing slot) is picked up again by the next call rather than stacking another.
-   */
-  private wake(): Promise<void> {
-    if (this.waking !== null) return this.waking
-    const now = Date.now()
-    if (this.nextDue <= now) this.nextDue = Number.POSITIVE_INFINITY
-    const idle = Math.min(Math.max(this.options.sleep, 0.05), MAX_BLOCK_SECONDS)
-    const seconds = Math.max(Math.min(idle, (this.nextDue - now) / 1000), 0.001)
-    const markers = this.workers.map((worker) => worker.toKey('marker'))
-    let watchdog: NodeJS.Timeout | undefined
-    const blocked = this.blocking.bzpopmin(...markers, seconds).then((result) => {
-      // A marker's score is 0 for "a job is waiting", or when the next delayed job is due.
-      const score = result === null ? 0 : Number(result[2])
-      if (score > Date.now()) this.nextDue = Math.min(this.nextDue, score)
-    })
-    const stuck = new Promise<void>((resolve) => {
-      watchdog = setTimeout(() => {
-        this.context.logger.warn('The BullMQ wake-up connection did not answer in time: reconnecting it.')
-        this.blocking.disconnect(true)
-        resolve()
-      }, seconds * 1000 + 2000)
-    })
-    this.waking = Promise.race([blocked, stuck])
-      .catch((error: unknown) => {
-        if (!this.options.signal.aborted) this.context.logger.debug(`Waiting for BullMQ jobs: ${describe(error)}`)
-        return pause(100)
-      })
-      .finally(() => {
-        clearTimeout(watchdog)
-        this.waking = null
-      })
-    return this.waking
   }
 
   /** Every queue has nothing waiting, delayed or active (a dead worker's job is active until recovered). */
@@ -302,19 +378,16 @@ export class BullmqConsumer {
   }
 
   private async shutdown(): Promise<void> {
+    // Closing gracefully sends QUIT on each Worker's connections, which waits forever for a Redis that is gone.
+    const force = !this.context.link.connected
     for (const worker of this.workers) {
       try {
-        await worker.close()
+        await Promise.race([worker.close(force), pause(3_000)])
       } catch (error) {
         this.context.logger.error(`Closing the BullMQ worker for queue "${worker.name}" failed: ${describe(error)}`)
       }
     }
-    try {
-      this.blocking.disconnect()
-    } catch (error) {
-      this.context.logger.error(`Closing the BullMQ wake-up connection failed: ${describe(error)}`)
-    }
-    await this.waking
+    await this.wakeUp.close()
   }
 }
 

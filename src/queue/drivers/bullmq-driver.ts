@@ -1,9 +1,12 @@
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { QueueConnectionConfig } from '../../foundation/config.ts'
 import { createLogger, type Logger } from '../../foundation/logger.ts'
+import { isConnectionError } from '../../foundation/service-errors.ts'
 import type { ConsumeOptions, PushOptions, QueueDriver } from '../driver.ts'
+import type { FailedJobStore } from '../failed-job-store.ts'
 import type { QueueManager } from '../queue-manager.ts'
+import { DEFAULT_RECONNECT_POLICY } from '../reconnect.ts'
+import { REDIS_CONNECT_TIMEOUT_MS, RedisLink } from './bullmq-connection.ts'
 import { BullmqConsumer } from './bullmq-consumer.ts'
 
 /** A bullmq connection's settings, times in seconds as everywhere in Herald's queue config. */
@@ -27,7 +30,16 @@ export interface BullmqDriverOptions {
    */
   readonly priorities?: boolean
   readonly logger?: Logger
+  /** Where jobs BullMQ cannot decode are quarantined; without one they stay in BullMQ's failed set. */
+  readonly failedJobs?: () => Promise<FailedJobStore>
 }
+
+/**
+ * Reconnection tries a command of the producer connection waits before failing: with the
+ * capped backoff that is about two seconds, after the connection itself was up. A connection
+ * that is not up is waited for at most REDIS_CONNECT_TIMEOUT_MS before a command is sent at all.
+ */
+const PRODUCER_RETRIES = 4
 
 /** BullMQ's priority range: 1 runs first, 2^21 last; 0 means "none" and would jump every priority. */
 const BULLMQ_LOWEST = 2 ** 21
@@ -52,13 +64,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  *
  * Connections: one for pushing (a failing Redis makes `push` reject rather than wait forever),
  * one shared by the Workers of every `consume`, and one per `consume` that blocks while the
- * queues are empty.
+ * queues are empty. A Redis that cannot be reached is a ServiceUnreachableError naming it
+ * (`Redis at redis://host:port is unreachable (connect ECONNREFUSED …)`), within
+ * REDIS_CONNECT_TIMEOUT_MS for a command, or after the reconnect policy's `maxDisconnected` for a
+ * consumer that was connected.
  */
 export class BullmqDriver implements QueueDriver {
   private readonly queues = new Map<string, Queue>()
   private readonly consumers = new Set<{ readonly stop: AbortController; readonly done: Promise<void> }>()
-  private producer: Redis | null = null
-  private workerConnection: Redis | null = null
+  private producer: RedisLink | null = null
+  private workerConnection: RedisLink | null = null
   private closing: Promise<void> | null = null
   private evictionChecked = false
   private readonly logger: Logger
@@ -88,26 +103,28 @@ export class BullmqDriver implements QueueDriver {
       this.priorityWarned = true
       this.logger.warn(`${name} has priority ${options.priority}, but queue connection "${this.connection}" ignores priorities: set QUEUE_PRIORITIES=true (priorities in config/queue.ts) to honour them.`)
     }
-    const job = await this.queue(options.queue).add(name, payload, {
-      jobId: uuid,
-      delay: Number.isFinite(options.delay) ? Math.max(0, Math.round(options.delay * 1000)) : 0,
-      ...(this.priorities && { priority: bullmqPriority(options.priority) }),
-      removeOnComplete: true,
-      removeOnFail: true,
-    })
+    const job = await this.command(() =>
+      this.queue(options.queue).add(name, payload, {
+        jobId: uuid,
+        delay: Number.isFinite(options.delay) ? Math.max(0, Math.round(options.delay * 1000)) : 0,
+        ...(this.priorities && { priority: bullmqPriority(options.priority) }),
+        removeOnComplete: true,
+        removeOnFail: true,
+      }),
+    )
     return job.id!
   }
 
   /** Jobs waiting (prioritized, paused) or delayed; not those running. */
   async size(queue: string): Promise<number> {
-    const counts = await this.queue(queue).getJobCounts('waiting', 'paused', 'prioritized', 'delayed')
+    const counts = await this.command(() => this.queue(queue).getJobCounts('waiting', 'paused', 'prioritized', 'delayed'))
     return sum(counts)
   }
 
   /** Deletes the waiting and delayed jobs of a queue; running jobs finish. */
   async clear(queue: string): Promise<number> {
     const count = await this.size(queue)
-    await this.queue(queue).drain(true)
+    await this.command(() => this.queue(queue).drain(true))
     return count
   }
 
@@ -117,6 +134,14 @@ export class BullmqDriver implements QueueDriver {
       throw new Error(`No queue to consume on connection "${this.connection}": name at least one (queue:work --queue=default).`)
     }
     if (this.closing !== null || options.signal.aborted) return
+    // A consumer that never reached Redis gives up soon: the address or the service is wrong.
+    const link = this.workers()
+    const limit = (options.reconnect ?? DEFAULT_RECONNECT_POLICY).maxDisconnected
+    const wait = limit > 0 ? Math.min(REDIS_CONNECT_TIMEOUT_MS, limit * 1000) : REDIS_CONNECT_TIMEOUT_MS
+    if (!(await link.waitReady(wait, options.signal))) {
+      if (options.signal.aborted || this.closing !== null) return
+      throw link.unreachable()
+    }
     await this.warnIfEvicting()
     // close() may have started while Redis answered.
     if (this.closing !== null) return
@@ -125,11 +150,16 @@ export class BullmqDriver implements QueueDriver {
       {
         url: this.options.url,
         prefix: this.options.prefix,
-        connection: this.workers(),
+        link,
         lockDuration: this.lockDuration,
         stalledInterval: this.stalledInterval,
         logger: this.logger,
         pending: async (queue) => sum(await this.queue(queue).getJobCounts('waiting', 'paused', 'prioritized', 'delayed', 'active')),
+        quarantine: async (queue, payload, reason) => {
+          if (this.options.failedJobs === undefined) return false
+          await (await this.options.failedJobs()).log(this.connection, queue, payload, reason)
+          return true
+        },
       },
       { ...options, queues, signal: AbortSignal.any([options.signal, stop.signal]) },
     )
@@ -162,25 +192,48 @@ export class BullmqDriver implements QueueDriver {
     // BullMQ's listeners, so the rejection would then be re-emitted to no one: an unhandled
     // rejection (ECONNREFUSED after /health with Redis down), a crash in a server. Such queues
     // hold nothing but that connection: it is ended and they are left with their listeners.
-    const ready = this.producer === null || this.producer.status === 'ready'
-    if (!ready) this.producer!.disconnect()
+    const ready = this.producer === null || this.producer.connected
+    if (!ready) this.producer!.redis.disconnect()
     for (const [name, queue] of ready ? this.queues : []) {
       try {
-        await queue.close()
+        // A Queue still waiting for a Redis that never came would wait forever.
+        await Promise.race([queue.close(), pause(2_000)])
       } catch (error) {
         this.logger.error(`Closing BullMQ queue "${name}" failed: ${describe(error)}`)
       }
     }
     this.queues.clear()
-    for (const redis of [this.producer, this.workerConnection]) {
-      if (redis === null || (redis === this.producer && !ready)) continue
+    for (const link of [this.producer, this.workerConnection]) {
+      if (link === null || (link === this.producer && !ready)) continue
       try {
-        await redis.quit()
+        await link.close()
       } catch (error) {
         this.logger.error(`Closing a Redis connection of queue connection "${this.connection}" failed: ${describe(error)}`)
-        redis.disconnect()
       }
     }
+  }
+
+  /**
+   * Runs a producer command once the connection is up (waiting at most
+   * REDIS_CONNECT_TIMEOUT_MS, and sending nothing if it is not), and turns a lost connection
+   * into the error that names Redis.
+   */
+  private async command<T>(run: () => Promise<T>): Promise<T> {
+    const link = this.producerLink()
+    if (!(await link.waitReady(REDIS_CONNECT_TIMEOUT_MS))) throw link.unreachable()
+    try {
+      return await run()
+    } catch (error) {
+      throw isConnectionError(error) ? link.unreachable(error) : error
+    }
+  }
+
+  private producerLink(): RedisLink {
+    if (this.closing !== null) {
+      throw new Error(`Queue connection "${this.connection}" is closed: open a new one with the queue manager.`)
+    }
+    this.producer ??= new RedisLink(this.options.url, { maxRetriesPerRequest: PRODUCER_RETRIES, label: 'producer' }, this.logger)
+    return this.producer
   }
 
   private queue(name: string): Queue {
@@ -189,24 +242,23 @@ export class BullmqDriver implements QueueDriver {
     }
     let queue = this.queues.get(name)
     if (queue === undefined) {
-      this.producer ??= this.redis({})
-      queue = new Queue(name, { connection: this.producer, prefix: this.options.prefix })
-      queue.on('error', (error) => this.logger.error(`BullMQ queue "${name}": ${describe(error)}`))
+      queue = new Queue(name, { connection: this.producerLink().redis, prefix: this.options.prefix })
+      // A lost connection reaches the caller of the command as the error naming Redis.
+      queue.on('error', (error) =>
+        isConnectionError(error) ? this.logger.debug(`BullMQ queue "${name}": ${describe(error)}`) : this.logger.error(`BullMQ queue "${name}": ${describe(error)}`),
+      )
       this.queues.set(name, queue)
     }
     return queue
   }
 
-  /** BullMQ requires Workers' connections to retry commands forever rather than fail them. */
-  private workers(): Redis {
-    this.workerConnection ??= this.redis({ maxRetriesPerRequest: null })
+  /**
+   * BullMQ requires Workers' connections to retry commands forever rather than fail them: the
+   * consumer watches the connection itself, and gives up after the reconnect policy's time.
+   */
+  private workers(): RedisLink {
+    this.workerConnection ??= new RedisLink(this.options.url, { maxRetriesPerRequest: null, label: 'worker' }, this.logger)
     return this.workerConnection
-  }
-
-  private redis(options: { maxRetriesPerRequest?: null }): Redis {
-    const redis = new Redis(this.options.url, options)
-    redis.on('error', (error) => this.logger.debug(`Redis (${this.options.url}): ${describe(error)}`))
-    return redis
   }
 
   /**
@@ -217,7 +269,7 @@ export class BullmqDriver implements QueueDriver {
     if (this.evictionChecked) return
     this.evictionChecked = true
     try {
-      const info = await this.workers().info('memory')
+      const info = await this.workers().redis.info('memory')
       const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1]
       if (policy !== undefined && policy !== 'noeviction') {
         this.logger.warn(
@@ -251,6 +303,10 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@')
 }
 
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
@@ -264,5 +320,6 @@ export function createDriver(name: string, config: QueueConnectionConfig, manage
     lockDuration: config.lockDuration,
     stalledInterval: config.stalledInterval,
     priorities: config.priorities ?? false,
+    failedJobs: () => manager.failedJobs(),
   })
 }
