@@ -19,8 +19,8 @@ export default defineConfig((env) => ({
       queue: 'default',
       prefix: env.string('QUEUE_PREFIX', 'herald'),
       // A job whose worker died is delivered again within lockDuration + 2 × stalledInterval.
-      lockDuration: env.number('QUEUE_LOCK_DURATION', 30),
-      stalledInterval: env.number('QUEUE_STALLED_INTERVAL', 30),
+      lockDuration: env.number('QUEUE_LOCK_DURATION', 6),
+      stalledInterval: env.number('QUEUE_STALLED_INTERVAL', 4),
       // Honour listeners' `priority` (higher runs first). Off, jobs run first in, first out,
       // which costs Redis less per job.
       priorities: env.boolean('QUEUE_PRIORITIES', false),
