@@ -18,6 +18,7 @@ const PROJECT = [
   '2026_11_23_000003_create_orders_table',
   '2026_11_23_000004_create_outbox_table',
   '2026_11_23_000005_create_stored_events_table',
+  '2026_12_03_000001_add_lease_to_jobs_table',
 ]
 /** One output line per project migration, as a regex source. */
 const eachLine = (line: (name: string) => string, names: readonly string[] = PROJECT) => names.map(line).join('')
