@@ -348,9 +348,11 @@ export class DatabaseDriver implements QueueDriver {
     if (decision.retry && decision.first) run.warn(this.outageLine(error, run.policy))
   }
 
+  /** `Database "pgsql" at 127.0.0.1:5432: connection lost (…): reconnecting, giving up after 60 s without one.` */
   private outageLine(error: unknown, policy: ReconnectPolicy): string {
     const limit = policy.maxDisconnected > 0 ? `, giving up after ${policy.maxDisconnected} s without one` : ''
-    return `${firstLine(error)}: reconnecting${limit}.`
+    const what = error instanceof ServiceUnreachableError ? `${error.service} at ${error.address}: connection lost (${firstLine(error.cause)})` : firstLine(error)
+    return `${what}: reconnecting${limit}.`
   }
 
   /**
