@@ -97,8 +97,9 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('migrations on %s', (dialect) => {
     await migrator.latest()
     const knex = await app.make('db').connection()
     const jobs = await knex('jobs').columnInfo()
-    expect(Object.keys(jobs).sort()).toEqual(['attempts', 'available_at', 'created_at', 'id', 'payload', 'queue', 'reserved_at'])
+    expect(Object.keys(jobs).sort()).toEqual(['attempts', 'available_at', 'created_at', 'id', 'lease_expires_at', 'payload', 'queue', 'reserved_at'])
     expect(jobs.reserved_at!.nullable).toBe(true)
+    expect(jobs.lease_expires_at!.nullable).toBe(true)
     expect(jobs.available_at!.nullable).toBe(false)
     // Epoch milliseconds do not fit 32 bits: the time columns must take them.
     const later = Date.now() + 1000
