@@ -9,9 +9,10 @@ export default defineConfig((env) => ({
       driver: 'database' as const,
       table: 'jobs',
       queue: 'default',
-      // Seconds after which a job whose worker died is delivered again: keep it above the
-      // longest job's timeout.
-      retryAfter: env.number('QUEUE_RETRY_AFTER', 90),
+      // Seconds a reserved job stays its worker's without a renewal: the live worker renews it
+      // every third of that, so a job whose worker died runs again within about this long,
+      // and a long job is never handed to a second worker. (Replaces Laravel's retry_after.)
+      lease: env.number('QUEUE_LEASE', 10),
     },
     bullmq: {
       driver: 'bullmq' as const,

@@ -4,6 +4,7 @@ import type { DatabaseConfig, DatabaseConnectionConfig } from '../foundation/con
 import { UserError } from '../foundation/errors.ts'
 import { LazyConnections } from '../foundation/lazy-connections.ts'
 import { knexLog } from './knex-log.ts'
+import { safeAddress } from '../foundation/service-errors.ts'
 import { currentTransaction, runInTransaction } from './transactions.ts'
 
 /** The knex `client` for each configured driver. */
@@ -33,6 +34,12 @@ export class DatabaseManager {
   /** The driver of a connection: sqlite, pgsql or mysql. */
   driver(name = this.config.default): DatabaseConnectionConfig['driver'] {
     return this.settings(name).driver
+  }
+
+  /** Where a connection points, without credentials, for error messages: `127.0.0.1:5432`, or the SQLite file. */
+  address(name = this.config.default): string {
+    const settings = this.settings(name)
+    return settings.driver === 'sqlite' ? settings.filename : safeAddress(undefined, settings.host, settings.port)
   }
 
   /** A knex instance for the connection (the default one when no name is given). */

@@ -124,8 +124,17 @@ export type QueueConnectionConfig =
       database?: string
       table: string
       queue: string
-      /** Seconds after which a reserved job whose worker died is delivered again. */
-      retryAfter: number
+      /**
+       * Seconds a reserved job stays its worker's without a renewal (default 10). The live
+       * worker renews it every third of that; a job whose lease lapsed (its worker died or lost
+       * its connection) is delivered again.
+       */
+      lease?: number
+      /**
+       * Laravel's fixed reclaim time, which `lease` replaces: accepted for old configs, not
+       * used (a live job is never delivered twice, however long it runs).
+       */
+      retryAfter?: number
     }
   | {
       driver: 'bullmq'
@@ -298,7 +307,7 @@ export function defaultConfig(env: Env): HeraldConfig {
       default: env.string('QUEUE_CONNECTION', 'database'),
       connections: {
         sync: { driver: 'sync' },
-        database: { driver: 'database', table: 'jobs', queue: 'default', retryAfter: env.number('QUEUE_RETRY_AFTER', 90) },
+        database: { driver: 'database', table: 'jobs', queue: 'default', lease: env.number('QUEUE_LEASE', 10) },
         bullmq: {
           driver: 'bullmq',
           url: env.string('REDIS_URL', 'redis://127.0.0.1:6379'),

@@ -122,8 +122,10 @@ export class JobRunner {
 
     const maxTries = envelope.maxTries ?? this.defaults.tries
     if (envelope.retryUntil === null && maxTries > 0 && attempt > maxTries) {
-      // A delivery past the limit: its previous attempt died with the worker.
-      return this.fail(job, envelope, event, failedHook, new JobFailedError(`${envelope.displayName} has been attempted too many times.`))
+      // A delivery past the limit: its previous attempts were never settled (deliveries since the last recorded attempt).
+      const lapsed = attempt - 1 - envelope.attempts
+      const reason = lapsed > 0 ? ` (lease lapsed ${lapsed} time(s): the worker died or lost its connection)` : ''
+      return this.fail(job, envelope, event, failedHook, new JobFailedError(`${envelope.displayName} has been attempted too many times${reason}.`))
     }
     if (envelope.retryUntil !== null && Date.now() > envelope.retryUntil && attempt > 1) {
       return this.fail(job, envelope, event, failedHook, new JobFailedError(`${envelope.displayName} has passed its retryUntil.`))

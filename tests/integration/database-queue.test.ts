@@ -218,7 +218,7 @@ describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the database queue on %s',
     expect(await driver.size('default')).toBe(0)
   })
 
-  it('delivers again a job reserved longer than retryAfter (its worker died), counting that attempt', async () => {
+  it('delivers again a job whose lease lapsed (its worker died), counting that attempt', async () => {
     const seen: Array<[number, number]> = []
     class OrphanEvent extends Dispatchable {
       constructor(readonly n: number) {
@@ -235,9 +235,20 @@ describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the database queue on %s',
     const [dead] = await app.make('events').dispatch(new OrphanEvent(1))
     const [alive] = await app.make('events').dispatch(new OrphanEvent(2))
     const now = Date.now()
-    // One claimed by a worker that died 91 s ago (retryAfter is 90), one held by a live worker.
-    await knex('jobs').where('id', dead as string).update({ reserved_at: now - 91_000, attempts: 1 })
-    await knex('jobs').where('id', alive as string).update({ reserved_at: now - 1_000, attempts: 1 })
+    // One claimed by a worker whose lease lapsed a second ago, one held by a live worker
+    // (which renewed its lease a moment ago: stopWhenEmpty sees it move on and leaves it).
+    await knex('jobs').where('id', dead as string).update({ reserved_at: now - 11_000, lease_expires_at: now - 1_000, attempts: 1 })
+    await knex('jobs').where('id', alive as string).update({ reserved_at: now - 1_000, lease_expires_at: now + 9_000, attempts: 1 })
+    const renewing = setInterval(() => {
+      knex('jobs')
+        .where('id', alive as string)
+        .update({ lease_expires_at: Date.now() + 9_000 })
+        .then(
+          () => {},
+          () => {},
+        )
+    }, 50)
+    onTestFinished(() => clearInterval(renewing))
     await consume()
     expect(seen).toEqual([[1, 2]])
     const left = await knex('jobs').select('id')

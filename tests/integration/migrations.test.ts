@@ -18,6 +18,7 @@ const PROJECT = [
   '2026_11_23_000003_create_orders_table',
   '2026_11_23_000004_create_outbox_table',
   '2026_11_23_000005_create_stored_events_table',
+  '2026_12_03_000001_add_lease_to_jobs_table',
 ]
 /** One output line per project migration, as a regex source. */
 const eachLine = (line: (name: string) => string, names: readonly string[] = PROJECT) => names.map(line).join('')
@@ -96,8 +97,9 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('migrations on %s', (dialect) => {
     await migrator.latest()
     const knex = await app.make('db').connection()
     const jobs = await knex('jobs').columnInfo()
-    expect(Object.keys(jobs).sort()).toEqual(['attempts', 'available_at', 'created_at', 'id', 'payload', 'queue', 'reserved_at'])
+    expect(Object.keys(jobs).sort()).toEqual(['attempts', 'available_at', 'created_at', 'id', 'lease_expires_at', 'payload', 'queue', 'reserved_at'])
     expect(jobs.reserved_at!.nullable).toBe(true)
+    expect(jobs.lease_expires_at!.nullable).toBe(true)
     expect(jobs.available_at!.nullable).toBe(false)
     // Epoch milliseconds do not fit 32 bits: the time columns must take them.
     const later = Date.now() + 1000

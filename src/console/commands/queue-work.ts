@@ -29,16 +29,14 @@ const queueWork: CommandHandler = async ({ app, args, options, output }) => {
   if (!app) throw new Error('queue:work needs the booted application')
   const manager = app.make('queue')
   const connection = args[0] ?? manager.defaultConnection
-  const settings = manager.settings(connection)
+  // An unknown connection fails here, with the fix, before anything starts.
+  manager.settings(connection)
   const queues =
     typeof options.queue === 'string' ? options.queue.split(',').map((queue) => queue.trim()).filter(Boolean) : [manager.defaultQueue(connection)]
   const once = options.once === true
+  // No --timeout check against the connection's lease: a live worker renews the leases of its
+  // jobs however long they run (the old retry_after warning no longer applies).
   const timeout = number(options, 'timeout', 60)
-  if (settings.driver === 'database' && timeout > 0 && timeout >= settings.retryAfter) {
-    output.error(
-      `Warning: --timeout (${timeout}s) should be below the connection's retry_after (${settings.retryAfter}s), or a job still running is delivered again.`,
-    )
-  }
   const json = options.json === true
   const worker = new Worker(manager, {
     connection,

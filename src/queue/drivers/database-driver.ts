@@ -1,21 +1,17 @@
-import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import { currentTransaction } from '../../database/transactions.ts'
 import type { DatabaseManager } from '../../database/database-manager.ts'
 import { explainMissingTable } from '../../database/missing-table.ts'
-import type { DatabaseConnectionConfig, QueueConnectionConfig } from '../../foundation/config.ts'
-import type { ConsumeOptions, DeliveredJob, JobOutcome, PushOptions, QueueDriver } from '../driver.ts'
+import { UserError } from '../../foundation/errors.ts'
+import type { QueueConnectionConfig } from '../../foundation/config.ts'
+import { isConnectionError, ServiceUnreachableError } from '../../foundation/service-errors.ts'
+import type { ConsumeOptions, JobOutcome, PushOptions, QueueDriver } from '../driver.ts'
 import type { QueueManager } from '../queue-manager.ts'
+import { DEFAULT_RECONNECT_POLICY, pause, reconnectDelay, ReconnectTracker, type ReconnectPolicy } from '../reconnect.ts'
+import { DEFAULT_LEASE, LeaseKeeper, type Claim, type LeaseStore } from './database-leases.ts'
+import { buildStatements, isMissingColumnError, isTransient, type Dialect, type Statements } from './database-statements.ts'
 
 type DatabaseQueueConfig = Extract<QueueConnectionConfig, { driver: 'database' }>
-type Dialect = DatabaseConnectionConfig['driver']
-
-/** A claimed job, with the reservation time that proves it is still ours when we settle it. */
-interface Claim {
-  readonly job: DeliveredJob
-  readonly rowId: number | string
-  readonly reservedAt: number
-}
 
 /** A processed job whose outcome is not written yet. */
 interface Settlement {
@@ -33,18 +29,46 @@ interface ClaimedRow {
 /** A statement and its bindings. */
 type Sql = readonly [sql: string, bindings: readonly Knex.Value[]]
 
+/** One `consume` call: its options, its stop, and what its loops share. */
+interface Consuming {
+  readonly options: ConsumeOptions
+  /** Aborted by the caller's signal or by a loop that failed: take no new job. */
+  readonly stop: AbortSignal
+  /** The connection's outage, shared by the loops and the heartbeat: one warning per outage. */
+  readonly tracker: ReconnectTracker
+  readonly policy: ReconnectPolicy
+  readonly leases: LeaseKeeper
+  readonly warn: (message: string) => void
+  /** Jobs in hand (running, or done with their outcome not written yet). */
+  inHand: number
+  /**
+   * stopWhenEmpty: the leases of other workers' rows as first seen. A lease that moved on
+   * belongs to a live worker (it renews); one that did not is waited for, then reclaimed.
+   */
+  readonly watched: Map<string, number>
+  waitingSaid: boolean
+}
+
 /** Attempts at a statement that lost a lock race (MySQL deadlock, SQLite busy) before giving up. */
 const TRANSIENT_RETRIES = 5
+/** After a stop, how long writing the outcome of the last job may take before it is given up. */
+const SETTLE_GRACE_MS = 5_000
+/** The same, when the worker is stopping because the database stayed unreachable. */
+const SETTLE_GRACE_UNREACHABLE_MS = 1_000
+/** What `healing` resolves to when the stop came while it waited. */
+const ABORTED: unique symbol = Symbol('aborted')
 
 /**
  * The database queue (Laravel's `database` driver) on knex: SQLite, PostgreSQL, MySQL/MariaDB.
  *
  * Rows live in the `jobs` table (database/migrations). Times are epoch milliseconds, not
  * Laravel's seconds, so sub-second delays and backoffs are honoured. A worker claims a row by
- * setting `reserved_at` and incrementing `attempts` atomically; the row is deleted when the job
- * is done or failed, and put back (`reserved_at` null, a new `available_at`) when released. A
- * row reserved longer than `retryAfter` seconds belongs to a worker that died: it is delivered
- * again, and that delivery counts as an attempt.
+ * setting `reserved_at` (the claim's token), a lease (`lease_expires_at`) and incrementing
+ * `attempts` atomically; it renews the leases of its jobs in hand every third of a lease (see
+ * LeaseKeeper). The row is deleted when the job is done or failed, and put back (`reserved_at`
+ * null, a new `available_at`) when released. A row whose lease lapsed belongs to a worker that
+ * died or lost its connection: it is delivered again, and that delivery counts as an attempt.
+ * (Laravel's `retry_after`, a fixed reclaim time, is what the lease replaces.)
  *
  * Claiming, per dialect:
  * - PostgreSQL: one `UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`.
@@ -57,8 +81,9 @@ const TRANSIENT_RETRIES = 5
  * A loop writes a finished job's outcome together with its next claim (in the same statement on
  * PostgreSQL, the same transaction on MySQL): one commit per job instead of two, which is what
  * bounds throughput. The job stays reserved until then, so a crash in between delivers it again,
- * as it would with a separate write. On PostgreSQL that commit does not wait for the WAL flush
- * (see buildStatements: a server crash can only deliver a job again, never lose one).
+ * as it would with a separate write. Both writes are idempotent (they match the claim's token),
+ * so after a lost connection the loop simply tries the same write again (see `healing`): the
+ * job in hand is settled once the database is back, not run again.
  *
  * Priority is ignored, as by Laravel's database driver: within a queue, jobs run oldest first.
  */
@@ -68,15 +93,26 @@ export class DatabaseDriver implements QueueDriver {
   /** Counts wake-ups, so a consumer can tell that one happened while it was polling. */
   private wakes = 0
   private sql: Statements | null = null
+  private readonly leaseMs: number
 
   constructor(
     readonly connection: string,
     private readonly config: DatabaseQueueConfig,
     private readonly db: DatabaseManager,
-  ) {}
+  ) {
+    const lease = config.lease ?? DEFAULT_LEASE
+    if (!Number.isFinite(lease) || lease <= 0) {
+      throw new UserError(`Queue connection "${connection}": lease must be a number of seconds above 0 (config/queue.ts, QUEUE_LEASE), got ${String(lease)}.`)
+    }
+    this.leaseMs = Math.round(lease * 1000)
+  }
 
   private get table(): string {
     return this.config.table
+  }
+
+  private get databaseName(): string {
+    return this.config.database ?? this.db.defaultConnection
   }
 
   private get dialect(): Dialect {
@@ -121,21 +157,43 @@ export class DatabaseDriver implements QueueDriver {
 
   /**
    * Runs `concurrency` loops, each claiming the next available job (earlier queues first),
-   * processing it and carrying out the outcome. An empty poll sleeps until the next delayed job
-   * is due, at most `sleep` seconds (a push in this process, or the abort, wakes it earlier).
-   * Stops taking jobs on abort; with `stopWhenEmpty`, once a poll finds nothing and nothing is
-   * in hand. A database error stops every loop after its job in hand and rejects.
+   * processing it and carrying out the outcome, while a heartbeat renews the leases of the jobs
+   * in hand. An empty poll sleeps until the next delayed job is due, at most `sleep` seconds
+   * (a push in this process, or the abort, wakes it earlier). Stops taking jobs on abort; with
+   * `stopWhenEmpty`, once a poll finds nothing, nothing is in hand, and no other worker's job
+   * is waiting for its lease to lapse. A lost connection is waited out (`reconnect`); after
+   * `reconnect.maxDisconnected` seconds, or on any other database error, every loop stops after
+   * its job in hand and this rejects.
    */
   async consume(options: ConsumeOptions): Promise<void> {
     const stop = new AbortController()
+    // The heartbeat outlives the stop: jobs in hand keep their leases while they finish.
+    const heartbeat = new AbortController()
     const onAbort = () => stop.abort()
     options.signal.addEventListener('abort', onAbort, { once: true })
     if (options.signal.aborted) stop.abort()
-    const state = { inHand: 0 }
+    const warn = options.warn ?? (() => {})
+    const policy = options.reconnect ?? DEFAULT_RECONNECT_POLICY
+    const run: Consuming = {
+      options,
+      stop: stop.signal,
+      tracker: new ReconnectTracker(policy),
+      policy,
+      leases: new LeaseKeeper(this.leaseStore(), this.leaseMs, warn),
+      warn,
+      inHand: 0,
+      watched: new Map(),
+      waitingSaid: false,
+    }
+    const beating = run.leases.run(
+      heartbeat.signal,
+      () => run.tracker.succeeded(),
+      (error) => this.heartbeatFailed(run, error),
+    )
     const errors: unknown[] = []
     const loops = Array.from({ length: Math.max(1, options.concurrency) }, async () => {
       try {
-        await this.loop(options, state, stop.signal)
+        await this.loop(run)
       } catch (error) {
         errors.push(error)
         stop.abort()
@@ -146,7 +204,11 @@ export class DatabaseDriver implements QueueDriver {
       await Promise.all(loops)
     } finally {
       options.signal.removeEventListener('abort', onAbort)
+      heartbeat.abort()
+      await beating
     }
+    // Loops that gave up on the same outage say it once.
+    if (errors.length > 0 && errors.every((error) => error instanceof ServiceUnreachableError)) throw errors[0]
     if (errors.length === 1) throw errors[0]
     if (errors.length > 1) throw new AggregateError(errors, `The database queue "${this.connection}" stopped on ${errors.length} errors`)
   }
@@ -156,30 +218,39 @@ export class DatabaseDriver implements QueueDriver {
     this.wakeSleepers()
   }
 
-  private async loop(options: ConsumeOptions, state: { inHand: number }, stop: AbortSignal): Promise<void> {
+  private async loop(run: Consuming): Promise<void> {
+    const { options, stop } = run
     // The previous job's outcome, written with the next claim; it counts as in hand till then.
     let pending: Settlement | null = null
-    const settled = () => {
+    let failed = false
+    const settled = (settlement: Settlement) => {
       pending = null
-      state.inHand--
+      run.inHand--
+      run.leases.drop(settlement.claim)
       // A released job may be due at once, and a stopWhenEmpty loop waits for jobs in hand.
       this.wakeSleepers()
     }
     try {
       while (!stop.aborted) {
         const wakes = this.wakes
-        const carried = pending !== null
-        const claim = await this.claim(options.queues, pending)
-        if (carried) settled()
+        const carried: Settlement | null = pending
+        const claim: Claim | null | typeof ABORTED = await this.healing(run, () => this.claim(options.queues, carried))
+        if (claim === ABORTED) break
+        if (carried !== null) settled(carried)
         if (claim !== null) {
-          state.inHand++
+          run.leases.hold(claim)
+          run.inHand++
+          if (run.watched.has(claim.job.id)) {
+            run.warn(`Reclaimed job ${claim.job.id} (attempt ${claim.job.attempts}): the worker holding it stopped renewing its lease.`)
+          }
           let outcome: JobOutcome
           try {
             outcome = await options.process(claim.job)
           } catch (error) {
-            // `process` never rejects by contract; if it does, the row stays reserved and
-            // retryAfter delivers it again.
-            state.inHand--
+            // `process` never rejects by contract; if it does, the row stays reserved until
+            // its lease lapses, and is delivered again.
+            run.inHand--
+            run.leases.drop(claim)
             throw error
           }
           pending = { claim, outcome }
@@ -187,23 +258,101 @@ export class DatabaseDriver implements QueueDriver {
         }
         // The poll ran beside the write of our last outcome and could not see it (a release
         // may have made that job available again): only a poll after it says "empty".
-        if (carried) continue
-        if (options.stopWhenEmpty && state.inHand === 0) return
-        const wait = await this.untilNextDue(options)
+        if (carried !== null) continue
+        if (options.stopWhenEmpty && run.inHand === 0) {
+          const wait = await this.healing(run, () => this.untilLapsed(run))
+          if (wait === ABORTED) break
+          if (wait === null) return
+          await this.sleep(wait, stop)
+          continue
+        }
+        const wait = await this.healing(run, () => this.untilNextDue(options))
+        if (wait === ABORTED) break
         // A push or a settled job since this poll began would have woken us: look again instead.
         if (this.wakes !== wakes) continue
         await this.sleep(wait, stop)
       }
+    } catch (error) {
+      failed = true
+      throw error
     } finally {
       const last = pending as Settlement | null
       if (last !== null) {
         try {
-          await this.settle(last)
+          await this.settleLast(run, last, failed)
         } finally {
-          settled()
+          settled(last)
         }
       }
     }
+  }
+
+  /**
+   * Runs a database step of a loop, waiting out a lost connection: the first failure of an
+   * outage is one warning, then the same step is tried again with capped, jittered backoff
+   * (every step is safe to repeat). Before a try after a failure, the leases of this
+   * consumer's jobs in hand are renewed, so its own loops never reclaim them. Resolves to
+   * ABORTED if the stop comes while it waits (at once, whatever the database does); rejects
+   * with a ServiceUnreachableError after `maxDisconnected` seconds, or with any other error.
+   */
+  private async healing<T>(run: Consuming, step: () => Promise<T>): Promise<T | typeof ABORTED> {
+    for (;;) {
+      try {
+        if (!run.tracker.disconnected) return await step()
+        const result = await untilAborted(
+          run.leases.beat().then(step),
+          run.stop,
+        )
+        if (result !== ABORTED) run.tracker.succeeded()
+        return result
+      } catch (error) {
+        const decision = run.tracker.failed(error)
+        if (!decision.retry) throw error
+        if (decision.first) run.warn(this.outageLine(error, run.policy))
+        await pause(decision.delay, run.stop)
+        if (run.stop.aborted) return ABORTED
+      }
+    }
+  }
+
+  /**
+   * Writes the outcome of a loop's last job when it stops. A lost connection is tried again
+   * for a few seconds, then given up with a warning: the row stays reserved until its lease
+   * lapses and runs again then, while the worker stops on time.
+   */
+  private async settleLast(run: Consuming, last: Settlement, failed: boolean): Promise<void> {
+    const giveUp = AbortSignal.timeout(failed ? SETTLE_GRACE_UNREACHABLE_MS : SETTLE_GRACE_MS)
+    let reason: unknown = new Error('timed out')
+    for (let attempt = 1; !giveUp.aborted; attempt++) {
+      try {
+        if ((await untilAborted(this.settle(last), giveUp)) !== ABORTED) return
+      } catch (error) {
+        if (!isConnectionError(error) && !failed) throw error
+        reason = error
+        await pause(reconnectDelay(attempt, run.policy), giveUp)
+      }
+    }
+    run.warn(
+      `Could not write the outcome of job ${last.claim.job.id} (${firstLine(reason)}): it stays reserved until its lease lapses, then runs again.`,
+    )
+  }
+
+  private heartbeatFailed(run: Consuming, error: unknown): void {
+    if (!isConnectionError(error)) {
+      run.warn(`Renewing the leases of the jobs in hand failed: ${firstLine(error)}`)
+      return
+    }
+    // The loops may be busy running jobs: the heartbeat is then the first to see an outage.
+    if (run.tracker.disconnected) return
+    const decision = run.tracker.failed(error)
+    if (decision.retry && decision.first) run.warn(this.outageLine(error, run.policy))
+  }
+
+  /** `Database "pgsql" at 127.0.0.1:5432: connection lost (…): reconnecting, giving up after 60 s without one.` */
+  private outageLine(error: unknown, policy: ReconnectPolicy): string {
+    const limit = policy.maxDisconnected > 0 ? `, giving up after ${policy.maxDisconnected} s without one` : ''
+    const what = error instanceof ServiceUnreachableError ? `${error.service} at ${error.address}: connection lost (${firstLine(error.cause)})` : firstLine(error)
+    return `${what}: reconnecting${limit}.`
   }
 
   /**
@@ -223,31 +372,34 @@ export class DatabaseDriver implements QueueDriver {
 
   private async claimFrom(queue: string, settle: Settlement | null): Promise<Claim | null> {
     const now = Date.now()
-    const expired = now - this.config.retryAfter * 1000
+    const lease = now + this.leaseMs
     const sql = await this.statements()
     const rows = await this.query(async (knex): Promise<ClaimedRow[]> => {
       if (this.dialect === 'mysql') {
         return knex.transaction(async (trx) => {
           if (settle !== null) await trx.raw(...this.settlement(settle, sql))
-          const [found] = (await trx.raw(sql.select, [queue, now, expired])) as [ClaimedRow[]]
+          const [found] = (await trx.raw(sql.select, [queue, now, now])) as [ClaimedRow[]]
           const row = found[0]
           if (row === undefined) return []
-          await trx.raw(sql.reserve, [now, row.id])
+          await trx.raw(sql.reserve, [now, lease, row.id])
           return [{ ...row, attempts: Number(row.attempts) + 1 }]
         })
       }
       if (this.dialect === 'pgsql') {
-        // The outcome as a data-modifying WITH clause of the claim itself. A job that outlived
-        // retryAfter could be claimable again: never claim the row that clause writes.
+        // The outcome as a data-modifying WITH clause of the claim itself. A job whose lease
+        // lapsed could be claimable again: never claim the row that clause writes.
         const [statement, bindings] =
           settle === null
-            ? [sql.claim, [now, queue, now, expired]]
-            : [settle.outcome.kind === 'release' ? sql.claimAfterRelease : sql.claimAfterDelete, [...this.settlement(settle, sql)[1], now, queue, now, expired, settle.claim.rowId]]
+            ? [sql.claim, [now, lease, queue, now, now]]
+            : [
+                settle.outcome.kind === 'release' ? sql.claimAfterRelease : sql.claimAfterDelete,
+                [...this.settlement(settle, sql)[1], now, lease, queue, now, now, settle.claim.rowId],
+              ]
         const result = await knex.raw(statement.text, bindings).options({ name: statement.name })
         return (result as { rows: ClaimedRow[] }).rows
       }
       if (settle !== null) await knex.raw(...this.settlement(settle, sql))
-      return (await knex.raw(sql.claim.text, [now, queue, now, expired])) as ClaimedRow[]
+      return (await knex.raw(sql.claim.text, [now, lease, queue, now, now])) as ClaimedRow[]
     })
     const row = rows[0]
     if (row === undefined) return null
@@ -260,7 +412,7 @@ export class DatabaseDriver implements QueueDriver {
 
   /**
    * The statement carrying out the runner's decision. It also matches our `reserved_at`: if the
-   * job outlived retryAfter and another worker took it over, that worker's reservation stands.
+   * job's lease lapsed and another worker took it over, that worker's reservation stands.
    */
   private settlement({ claim, outcome }: Settlement, sql: Statements): Sql {
     if (outcome.kind === 'release') {
@@ -278,21 +430,54 @@ export class DatabaseDriver implements QueueDriver {
 
   /**
    * Milliseconds until a job of these queues could be claimed: the earliest `available_at` of
-   * a waiting row, or the moment a reserved row's retryAfter runs out; at most `sleep`.
+   * a waiting row, or the moment a reserved row's lease runs out; at most `sleep`.
    */
   private async untilNextDue(options: ConsumeOptions): Promise<number> {
     const cap = Math.max(0, options.sleep * 1000)
     const [row] = await this.query((knex) =>
       knex(this.table)
         .whereIn('queue', [...options.queues])
-        .select<Array<{ due: number | string | null }>>(
-          knex.raw('min(case when reserved_at is null then available_at else reserved_at + ? end) as due', [this.config.retryAfter * 1000]),
-        ),
+        .select<Array<{ due: number | string | null }>>(knex.raw('min(case when reserved_at is null then available_at else lease_expires_at end) as due')),
     )
     if (row?.due === null || row?.due === undefined) return cap
     // A due row we did not get is being claimed by another worker: look again shortly.
     const wait = Math.max(Number(row.due) - Date.now() + 1, 10)
     return Math.min(wait, cap)
+  }
+
+  /**
+   * stopWhenEmpty, with nothing to claim and nothing in hand: milliseconds to wait for rows
+   * other workers reserved whose lease has not moved since this consumer first saw it (their
+   * worker may be dead: once the lease lapses, the next claim takes the job), or null when
+   * there are none. A lease that moved on belongs to a live worker, which settles its job
+   * itself: so two stop-when-empty workers never wait for each other for more than a beat.
+   */
+  private async untilLapsed(run: Consuming): Promise<number | null> {
+    const rows = await this.query((knex) =>
+      knex(this.table)
+        .whereIn('queue', [...run.options.queues])
+        .whereNotNull('reserved_at')
+        .select<Array<{ id: number | string; lease_expires_at: number | string | null }>>('id', 'lease_expires_at')
+        .limit(1_000),
+    )
+    const now = Date.now()
+    const leases: number[] = []
+    for (const row of rows) {
+      const id = String(row.id)
+      const lease = Number(row.lease_expires_at ?? 0)
+      const first = run.watched.get(id)
+      if (first === undefined) run.watched.set(id, lease)
+      else if (lease > first) continue
+      leases.push(lease)
+    }
+    if (leases.length === 0) return null
+    const last = Math.max(...leases)
+    if (!run.waitingSaid) {
+      run.waitingSaid = true
+      run.warn(`${leases.length} job(s) reserved by another worker: waiting up to ${Math.max(0, Math.ceil((last - now) / 1000))} s for their lease.`)
+    }
+    // Wake when the first lease lapses, or a beat later to see which leases moved on.
+    return Math.min(Math.max(Math.min(...leases) - now + 1, 10), run.leases.interval)
   }
 
   /** Waits `ms`, or less when a push, a settled job or the stop wakes this consumer. */
@@ -316,6 +501,22 @@ export class DatabaseDriver implements QueueDriver {
     for (const wake of [...this.sleepers]) wake()
   }
 
+  /** The heartbeat's statements: one UPDATE for every job in hand, matching each claim's token. */
+  private leaseStore(): LeaseStore {
+    const ours = (claims: readonly Claim[]) => (query: Knex.QueryBuilder) => {
+      for (const claim of claims) query.orWhere((one) => one.where('id', claim.rowId).andWhere('reserved_at', claim.reservedAt))
+    }
+    return {
+      renew: (claims, expiresAt) =>
+        this.retryTransient(() => this.query((knex) => knex(this.table).where(ours(claims)).update({ lease_expires_at: expiresAt }))),
+      owned: async (claims) => {
+        const rows = await this.query((knex) => knex(this.table).where(ours(claims)).select<Array<{ id: number | string }>>('id'))
+        const ids = new Set(rows.map((row) => String(row.id)))
+        return new Set(claims.filter((claim) => ids.has(String(claim.rowId))))
+      },
+    }
+  }
+
   /** The claim and settle statements for this table and dialect, built once. */
   private async statements(): Promise<Statements> {
     if (this.sql === null) {
@@ -325,13 +526,28 @@ export class DatabaseDriver implements QueueDriver {
     return this.sql
   }
 
+  /**
+   * Runs a statement; a lost or refused connection becomes a ServiceUnreachableError naming the
+   * database and its address, a missing table or column one that names the migration.
+   */
   private async query<T>(run: (knex: Knex) => Promise<T>): Promise<T> {
-    const knex = await this.db.connection(this.config.database)
     try {
+      const knex = await this.db.connection(this.config.database)
       return await run(knex)
     } catch (error) {
-      throw explainMissingTable(error, this.table, this.config.database ?? this.db.defaultConnection)
+      throw this.explain(error)
     }
+  }
+
+  private explain(error: unknown): unknown {
+    if (error instanceof ServiceUnreachableError) return error
+    if (isConnectionError(error)) return new ServiceUnreachableError(`Database "${this.databaseName}"`, this.db.address(this.config.database), error)
+    if (isMissingColumnError(error)) {
+      return new UserError(
+        `The table "${this.table}" on database connection "${this.databaseName}" is missing a column of the queue (${firstLine(error)}): run "artisan migrate" (with --database=${this.databaseName} if it is not the default).`,
+      )
+    }
+    return explainMissingTable(error, this.table, this.databaseName)
   }
 
   /** Runs `fn` again when it lost a lock race that the database resolved by failing one side. */
@@ -348,72 +564,34 @@ export class DatabaseDriver implements QueueDriver {
 }
 
 /**
- * A statement run often enough to be prepared once per connection on PostgreSQL (a named
- * statement: parsed and planned once, not for every job). The name is derived from the text,
- * so two queue tables on one pool never share a name.
+ * `promise`, or ABORTED as soon as `signal` aborts (the step is then abandoned: a claim it
+ * made lapses and runs again, a write it made is idempotent). Its rejection is never left
+ * unhandled.
  */
-interface Prepared {
-  readonly text: string
-  readonly name: string
-}
-
-/** The hand-written statements of the database queue (bindings in the order noted). */
-interface Statements {
-  /** Claims the oldest available job of a queue: now, queue, now, expired. */
-  readonly claim: Prepared
-  /**
-   * PostgreSQL: the previous job's delete (id, reservedAt) or release (payload, availableAt,
-   * id, reservedAt) as a WITH clause, then `claim` skipping that row: ..., now, queue, now,
-   * expired, id.
-   */
-  readonly claimAfterDelete: Prepared
-  readonly claimAfterRelease: Prepared
-  /** MySQL: finds and locks that row (queue, now, expired), then reserves it (now, id). */
-  readonly select: string
-  readonly reserve: string
-  /** Settles a job: id, reservedAt; a release also sets payload, availableAt first. */
-  readonly delete: string
-  readonly release: string
-}
-
-/**
- * On PostgreSQL the claim (and the outcome written with it) commits asynchronously
- * (`synchronous_commit` off for that statement's transaction alone, through `set_config`, so
- * the session and every other statement keep the server's setting): the worker does not wait
- * for the WAL flush, which halves what a job costs the server. A server crash can lose the last
- * such commits, which only takes the rows back to an earlier state that still holds the job:
- * a lost claim leaves it available, a lost delete or release leaves it reserved until
- * retryAfter. Either way it is delivered again, as at-least-once allows. Pushes are untouched:
- * a pushed job is as durable as the server makes it.
- */
-function buildStatements(table: string, dialect: Dialect): Statements {
-  const available = `queue = ? and ((reserved_at is null and available_at <= ?) or reserved_at <= ?)`
-  const lock = dialect === 'pgsql' ? ' for update skip locked' : ''
-  const returning = `returning id, queue, payload, attempts${dialect === 'pgsql' ? `, set_config('synchronous_commit', 'off', true)` : ''}`
-  const claim = (extra: string) =>
-    `update ${table} set reserved_at = ?, attempts = attempts + 1 where id = (select id from ${table} where ${available}${extra} order by id limit 1${lock}) ${returning}`
-  const remove = `delete from ${table} where id = ? and reserved_at = ?`
-  const release = `update ${table} set payload = ?, reserved_at = null, available_at = ? where id = ? and reserved_at = ?`
-  return {
-    claim: prepared(claim('')),
-    claimAfterDelete: prepared(`with settled as (${remove}) ${claim(' and id <> ?')}`),
-    claimAfterRelease: prepared(`with settled as (${release}) ${claim(' and id <> ?')}`),
-    select: `select id, queue, payload, attempts from ${table} where ${available} order by id limit 1 for update skip locked`,
-    reserve: `update ${table} set reserved_at = ?, attempts = attempts + 1 where id = ?`,
-    delete: remove,
-    release,
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
+  if (signal.aborted) {
+    promise.catch(() => {})
+    return Promise.resolve(ABORTED)
   }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(ABORTED)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
 }
 
-function prepared(text: string): Prepared {
-  return { text, name: `herald_queue_${createHash('sha1').update(text).digest('hex').slice(0, 16)}` }
-}
-
-/** MySQL deadlock (1213) or lock wait timeout (1205), PostgreSQL serialization failure or deadlock, SQLite busy. */
-function isTransient(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false
-  const { code, errno } = error as { code?: unknown; errno?: unknown }
-  return errno === 1213 || errno === 1205 || code === '40001' || code === '40P01' || code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT'
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error)
+  return text.split('\n', 1)[0]!.trim()
 }
 
 export function createDriver(name: string, config: QueueConnectionConfig, manager: QueueManager): QueueDriver {
