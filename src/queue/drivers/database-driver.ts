@@ -7,17 +7,14 @@ import type { QueueConnectionConfig } from '../../foundation/config.ts'
 import { isConnectionError, ServiceUnreachableError } from '../../foundation/service-errors.ts'
 import type { ConsumeOptions, JobOutcome, PushOptions, QueueDriver } from '../driver.ts'
 import type { QueueManager } from '../queue-manager.ts'
-import { DEFAULT_RECONNECT_POLICY, pause, reconnectDelay, ReconnectTracker, type ReconnectPolicy } from '../reconnect.ts'
+import { DEFAULT_RECONNECT_POLICY, ReconnectTracker } from '../reconnect.ts'
+import { ABORTED, firstLine, healing, heartbeatFailed, settleLast, type Consuming, type Settlement } from './database-healing.ts'
 import { DEFAULT_LEASE, LeaseKeeper, type Claim, type LeaseStore } from './database-leases.ts'
-import { buildStatements, isMissingColumnError, isTransient, type Dialect, type Statements } from './database-statements.ts'
+import { LapseWatch, type ReservedRow } from './database-reclaim.ts'
+import { Sleepers } from './database-sleepers.ts'
+import { buildStatements, isMissingColumnError, retryTransient, type Dialect, type Statements } from './database-statements.ts'
 
 type DatabaseQueueConfig = Extract<QueueConnectionConfig, { driver: 'database' }>
-
-/** A processed job whose outcome is not written yet. */
-interface Settlement {
-  readonly claim: Claim
-  readonly outcome: JobOutcome
-}
 
 interface ClaimedRow {
   id: number | string
@@ -29,34 +26,6 @@ interface ClaimedRow {
 /** A statement and its bindings. */
 type Sql = readonly [sql: string, bindings: readonly Knex.Value[]]
 
-/** One `consume` call: its options, its stop, and what its loops share. */
-interface Consuming {
-  readonly options: ConsumeOptions
-  /** Aborted by the caller's signal or by a loop that failed: take no new job. */
-  readonly stop: AbortSignal
-  /** The connection's outage, shared by the loops and the heartbeat: one warning per outage. */
-  readonly tracker: ReconnectTracker
-  readonly policy: ReconnectPolicy
-  readonly leases: LeaseKeeper
-  readonly warn: (message: string) => void
-  /** Jobs in hand (running, or done with their outcome not written yet). */
-  inHand: number
-  /**
-   * stopWhenEmpty: the leases of other workers' rows as first seen. A lease that moved on
-   * belongs to a live worker (it renews); one that did not is waited for, then reclaimed.
-   */
-  readonly watched: Map<string, number>
-  waitingSaid: boolean
-}
-
-/** Attempts at a statement that lost a lock race (MySQL deadlock, SQLite busy) before giving up. */
-const TRANSIENT_RETRIES = 5
-/** After a stop, how long writing the outcome of the last job may take before it is given up. */
-const SETTLE_GRACE_MS = 5_000
-/** The same, when the worker is stopping because the database stayed unreachable. */
-const SETTLE_GRACE_UNREACHABLE_MS = 1_000
-/** What `healing` resolves to when the stop came while it waited. */
-const ABORTED: unique symbol = Symbol('aborted')
 
 /**
  * The database queue (Laravel's `database` driver) on knex: SQLite, PostgreSQL, MySQL/MariaDB.
@@ -89,9 +58,7 @@ const ABORTED: unique symbol = Symbol('aborted')
  */
 export class DatabaseDriver implements QueueDriver {
   /** Consumers of this process sleeping on an empty queue, woken by a push or a settled job. */
-  private readonly sleepers = new Set<() => void>()
-  /** Counts wake-ups, so a consumer can tell that one happened while it was polling. */
-  private wakes = 0
+  private readonly sleepers = new Sleepers()
   private sql: Statements | null = null
   private readonly leaseMs: number
 
@@ -140,7 +107,7 @@ export class DatabaseDriver implements QueueDriver {
       const [inserted] = await knex(this.table).insert(row)
       return inserted!
     })
-    this.wakeSleepers()
+    this.sleepers.wake()
     return String(id)
   }
 
@@ -182,13 +149,12 @@ export class DatabaseDriver implements QueueDriver {
       leases: new LeaseKeeper(this.leaseStore(), this.leaseMs, warn),
       warn,
       inHand: 0,
-      watched: new Map(),
-      waitingSaid: false,
+      lapses: new LapseWatch(warn),
     }
     const beating = run.leases.run(
       heartbeat.signal,
       () => run.tracker.succeeded(),
-      (error) => this.heartbeatFailed(run, error),
+      (error) => heartbeatFailed(run, error),
     )
     const errors: unknown[] = []
     const loops = Array.from({ length: Math.max(1, options.concurrency) }, async () => {
@@ -197,7 +163,7 @@ export class DatabaseDriver implements QueueDriver {
       } catch (error) {
         errors.push(error)
         stop.abort()
-        this.wakeSleepers()
+        this.sleepers.wake()
       }
     })
     try {
@@ -215,7 +181,7 @@ export class DatabaseDriver implements QueueDriver {
 
   /** Nothing to release: the DatabaseManager owns the connections and closes them at shutdown. */
   async close(): Promise<void> {
-    this.wakeSleepers()
+    this.sleepers.wake()
   }
 
   private async loop(run: Consuming): Promise<void> {
@@ -228,19 +194,19 @@ export class DatabaseDriver implements QueueDriver {
       run.inHand--
       run.leases.drop(settlement.claim)
       // A released job may be due at once, and a stopWhenEmpty loop waits for jobs in hand.
-      this.wakeSleepers()
+      this.sleepers.wake()
     }
     try {
       while (!stop.aborted) {
-        const wakes = this.wakes
+        const wakes = this.sleepers.wakes
         const carried: Settlement | null = pending
-        const claim: Claim | null | typeof ABORTED = await this.healing(run, () => this.claim(options.queues, carried))
+        const claim: Claim | null | typeof ABORTED = await healing(run, () => this.claim(options.queues, carried))
         if (claim === ABORTED) break
         if (carried !== null) settled(carried)
         if (claim !== null) {
           run.leases.hold(claim)
           run.inHand++
-          if (run.watched.has(claim.job.id)) {
+          if (run.lapses.wasWatched(claim.job.id)) {
             run.warn(`Reclaimed job ${claim.job.id} (attempt ${claim.job.attempts}): the worker holding it stopped renewing its lease.`)
           }
           let outcome: JobOutcome
@@ -260,17 +226,17 @@ export class DatabaseDriver implements QueueDriver {
         // may have made that job available again): only a poll after it says "empty".
         if (carried !== null) continue
         if (options.stopWhenEmpty && run.inHand === 0) {
-          const wait = await this.healing(run, () => this.untilLapsed(run))
+          const wait = await healing(run, () => this.untilLapsed(run))
           if (wait === ABORTED) break
           if (wait === null) return
-          await this.sleep(wait, stop)
+          await this.sleepers.sleep(wait, stop)
           continue
         }
-        const wait = await this.healing(run, () => this.untilNextDue(options))
+        const wait = await healing(run, () => this.untilNextDue(options))
         if (wait === ABORTED) break
         // A push or a settled job since this poll began would have woken us: look again instead.
-        if (this.wakes !== wakes) continue
-        await this.sleep(wait, stop)
+        if (this.sleepers.wakes !== wakes) continue
+        await this.sleepers.sleep(wait, stop)
       }
     } catch (error) {
       failed = true
@@ -279,80 +245,12 @@ export class DatabaseDriver implements QueueDriver {
       const last = pending as Settlement | null
       if (last !== null) {
         try {
-          await this.settleLast(run, last, failed)
+          await settleLast(run, last, failed, (settlement) => this.settle(settlement))
         } finally {
           settled(last)
         }
       }
     }
-  }
-
-  /**
-   * Runs a database step of a loop, waiting out a lost connection: the first failure of an
-   * outage is one warning, then the same step is tried again with capped, jittered backoff
-   * (every step is safe to repeat). Before a try after a failure, the leases of this
-   * consumer's jobs in hand are renewed, so its own loops never reclaim them. Resolves to
-   * ABORTED if the stop comes while it waits (at once, whatever the database does); rejects
-   * with a ServiceUnreachableError after `maxDisconnected` seconds, or with any other error.
-   */
-  private async healing<T>(run: Consuming, step: () => Promise<T>): Promise<T | typeof ABORTED> {
-    for (;;) {
-      try {
-        if (!run.tracker.disconnected) return await step()
-        const result = await untilAborted(
-          run.leases.beat().then(step),
-          run.stop,
-        )
-        if (result !== ABORTED) run.tracker.succeeded()
-        return result
-      } catch (error) {
-        const decision = run.tracker.failed(error)
-        if (!decision.retry) throw error
-        if (decision.first) run.warn(this.outageLine(error, run.policy))
-        await pause(decision.delay, run.stop)
-        if (run.stop.aborted) return ABORTED
-      }
-    }
-  }
-
-  /**
-   * Writes the outcome of a loop's last job when it stops. A lost connection is tried again
-   * for a few seconds, then given up with a warning: the row stays reserved until its lease
-   * lapses and runs again then, while the worker stops on time.
-   */
-  private async settleLast(run: Consuming, last: Settlement, failed: boolean): Promise<void> {
-    const giveUp = AbortSignal.timeout(failed ? SETTLE_GRACE_UNREACHABLE_MS : SETTLE_GRACE_MS)
-    let reason: unknown = new Error('timed out')
-    for (let attempt = 1; !giveUp.aborted; attempt++) {
-      try {
-        if ((await untilAborted(this.settle(last), giveUp)) !== ABORTED) return
-      } catch (error) {
-        if (!isConnectionError(error) && !failed) throw error
-        reason = error
-        await pause(reconnectDelay(attempt, run.policy), giveUp)
-      }
-    }
-    run.warn(
-      `Could not write the outcome of job ${last.claim.job.id} (${firstLine(reason)}): it stays reserved until its lease lapses, then runs again.`,
-    )
-  }
-
-  private heartbeatFailed(run: Consuming, error: unknown): void {
-    if (!isConnectionError(error)) {
-      run.warn(`Renewing the leases of the jobs in hand failed: ${firstLine(error)}`)
-      return
-    }
-    // The loops may be busy running jobs: the heartbeat is then the first to see an outage.
-    if (run.tracker.disconnected) return
-    const decision = run.tracker.failed(error)
-    if (decision.retry && decision.first) run.warn(this.outageLine(error, run.policy))
-  }
-
-  /** `Database "pgsql" at 127.0.0.1:5432: connection lost (…): reconnecting, giving up after 60 s without one.` */
-  private outageLine(error: unknown, policy: ReconnectPolicy): string {
-    const limit = policy.maxDisconnected > 0 ? `, giving up after ${policy.maxDisconnected} s without one` : ''
-    const what = error instanceof ServiceUnreachableError ? `${error.service} at ${error.address}: connection lost (${firstLine(error.cause)})` : firstLine(error)
-    return `${what}: reconnecting${limit}.`
   }
 
   /**
@@ -362,7 +260,7 @@ export class DatabaseDriver implements QueueDriver {
   private async claim(queues: readonly string[], pending: Settlement | null): Promise<Claim | null> {
     let settle = pending
     for (const queue of queues) {
-      const claim = await this.retryTransient(() => this.claimFrom(queue, settle))
+      const claim = await retryTransient(() => this.claimFrom(queue, settle))
       settle = null
       if (claim !== null) return claim
     }
@@ -425,7 +323,7 @@ export class DatabaseDriver implements QueueDriver {
   /** Writes an outcome on its own, when no claim follows it. */
   private async settle(settle: Settlement): Promise<void> {
     const [sql, bindings] = this.settlement(settle, await this.statements())
-    await this.retryTransient(() => this.query((knex) => knex.raw(sql, bindings)))
+    await retryTransient(() => this.query((knex) => knex.raw(sql, bindings)))
   }
 
   /**
@@ -457,48 +355,10 @@ export class DatabaseDriver implements QueueDriver {
       knex(this.table)
         .whereIn('queue', [...run.options.queues])
         .whereNotNull('reserved_at')
-        .select<Array<{ id: number | string; lease_expires_at: number | string | null }>>('id', 'lease_expires_at')
+        .select<ReservedRow[]>('id', 'lease_expires_at')
         .limit(1_000),
     )
-    const now = Date.now()
-    const leases: number[] = []
-    for (const row of rows) {
-      const id = String(row.id)
-      const lease = Number(row.lease_expires_at ?? 0)
-      const first = run.watched.get(id)
-      if (first === undefined) run.watched.set(id, lease)
-      else if (lease > first) continue
-      leases.push(lease)
-    }
-    if (leases.length === 0) return null
-    const last = Math.max(...leases)
-    if (!run.waitingSaid) {
-      run.waitingSaid = true
-      run.warn(`${leases.length} job(s) reserved by another worker: waiting up to ${Math.max(0, Math.ceil((last - now) / 1000))} s for their lease.`)
-    }
-    // Wake when the first lease lapses, or a beat later to see which leases moved on.
-    return Math.min(Math.max(Math.min(...leases) - now + 1, 10), run.leases.interval)
-  }
-
-  /** Waits `ms`, or less when a push, a settled job or the stop wakes this consumer. */
-  private sleep(ms: number, stop: AbortSignal): Promise<void> {
-    if (stop.aborted) return Promise.resolve()
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer)
-        stop.removeEventListener('abort', wake)
-        this.sleepers.delete(wake)
-        resolve()
-      }
-      const timer = setTimeout(wake, ms)
-      stop.addEventListener('abort', wake, { once: true })
-      this.sleepers.add(wake)
-    })
-  }
-
-  private wakeSleepers(): void {
-    this.wakes++
-    for (const wake of [...this.sleepers]) wake()
+    return run.lapses.wait(rows, run.leases.interval)
   }
 
   /** The heartbeat's statements: one UPDATE for every job in hand, matching each claim's token. */
@@ -508,7 +368,7 @@ export class DatabaseDriver implements QueueDriver {
     }
     return {
       renew: (claims, expiresAt) =>
-        this.retryTransient(() => this.query((knex) => knex(this.table).where(ours(claims)).update({ lease_expires_at: expiresAt }))),
+        retryTransient(() => this.query((knex) => knex(this.table).where(ours(claims)).update({ lease_expires_at: expiresAt }))),
       owned: async (claims) => {
         const rows = await this.query((knex) => knex(this.table).where(ours(claims)).select<Array<{ id: number | string }>>('id'))
         const ids = new Set(rows.map((row) => String(row.id)))
@@ -549,49 +409,6 @@ export class DatabaseDriver implements QueueDriver {
     }
     return explainMissingTable(error, this.table, this.databaseName)
   }
-
-  /** Runs `fn` again when it lost a lock race that the database resolved by failing one side. */
-  private async retryTransient<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn()
-      } catch (error) {
-        if (attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw error
-        await new Promise((resolve) => setTimeout(resolve, 5 * attempt))
-      }
-    }
-  }
-}
-
-/**
- * `promise`, or ABORTED as soon as `signal` aborts (the step is then abandoned: a claim it
- * made lapses and runs again, a write it made is idempotent). Its rejection is never left
- * unhandled.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
-  if (signal.aborted) {
-    promise.catch(() => {})
-    return Promise.resolve(ABORTED)
-  }
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(ABORTED)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error)
-  return text.split('\n', 1)[0]!.trim()
 }
 
 export function createDriver(name: string, config: QueueConnectionConfig, manager: QueueManager): QueueDriver {

@@ -82,3 +82,18 @@ export function isMissingColumnError(error: unknown): boolean {
   const { code, errno, message } = error as { code?: unknown; errno?: unknown; message?: unknown }
   return code === '42703' || errno === 1054 || (typeof message === 'string' && message.includes('no such column'))
 }
+
+/** Attempts at a statement that lost a lock race (MySQL deadlock, SQLite busy) before giving up. */
+const TRANSIENT_RETRIES = 5
+
+/** Runs `fn` again when it lost a lock race that the database resolved by failing one side. */
+export async function retryTransient<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (error) {
+      if (attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw error
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt))
+    }
+  }
+}
