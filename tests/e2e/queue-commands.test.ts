@@ -122,7 +122,7 @@ describe('queue commands', () => {
   it('rejects bad input with one line and exit 1', async () => {
     const bad = await artisan(['queue:work', '--tries=lots'])
     expect(bad.code).toBe(1)
-    expect(bad.stderr).toBe('--tries must be a number of 0 or more, got "lots".\n')
+    expect(bad.stderr).toBe('--tries must be a number from 0 to 2147483, got "lots".\n')
     const unknown = await artisan(['queue:work', 'nowhere'])
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toBe('Queue connection "nowhere" is not configured in config/queue.ts (known: sync, database, bullmq).\n')

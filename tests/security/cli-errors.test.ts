@@ -69,6 +69,15 @@ describe('bad input to artisan is one line and exit 1', () => {
     expect(line).toMatch(/^--hours must be a number from 0 to 1000000, got "/)
   })
 
+  // Above 2^31 - 1 ms a Node timer fires at once: --timeout=1e12 made every job time out.
+  it.each([['--timeout', '1e12'], ['--sleep', '2147484'], ['--max-time', '-1'], ['--concurrency', '0x10'], ['--max-disconnected', 'abc']])(
+    'queue:work %s=%j is refused',
+    async (flag, value) => {
+      const line = oneLineError(await artisan(copy.root, ['queue:work', `${flag}=${value}`, '--once']))
+      expect(line).toBe(`${flag} must be a number from 0 to 2147483, got "${value}".`)
+    },
+  )
+
   it('a failed job id no column holds is refused before any query', async () => {
     expect(oneLineError(await artisan(copy.root, ['queue:forget', '99999999999999999999']))).toBe(
       '"99999999999999999999" is not a failed job id: ids are whole numbers from 1 to 9007199254740991 (see queue:failed).',

@@ -4,11 +4,15 @@ import { DEFAULT_RECONNECT_POLICY } from '../../queue/reconnect.ts'
 import type { CommandHandler } from '../command.ts'
 import type { Output } from '../output.ts'
 
+/** The longest a Node timer can wait (2^31 - 1 ms), in seconds: a longer one fires at once. */
+const MAX_SECONDS = 2_147_483
+
 function number(options: Readonly<Record<string, unknown>>, key: string, fallback: number): number {
   const raw = options[key]
   if (raw === undefined) return fallback
-  const value = Number(raw)
-  if (!Number.isFinite(value) || value < 0) throw new UserError(`--${key} must be a number of 0 or more, got "${String(raw)}".`)
+  const value = typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN
+  const flag = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)
+  if (!(value <= MAX_SECONDS)) throw new UserError(`--${flag} must be a number from 0 to ${MAX_SECONDS}, got "${String(raw)}".`)
   return value
 }
 
@@ -37,15 +41,18 @@ const queueWork: CommandHandler = async ({ app, args, options, output }) => {
   // No --timeout check against the connection's lease: a live worker renews the leases of its
   // jobs however long they run (the old retry_after warning no longer applies).
   const timeout = number(options, 'timeout', 60)
+  // Read even with --once, so a bad value is refused whatever the other flags.
+  const concurrency = Math.max(1, number(options, 'concurrency', 1))
+  const maxJobs = number(options, 'maxJobs', 0)
   const json = options.json === true
   const worker = new Worker(manager, {
     connection,
     queues,
-    concurrency: once ? 1 : Math.max(1, number(options, 'concurrency', 1)),
+    concurrency: once ? 1 : concurrency,
     defaults: { tries: number(options, 'tries', 1), backoff: number(options, 'backoff', 0), timeout },
     sleep: number(options, 'sleep', 3),
     stopWhenEmpty: options.stopWhenEmpty === true,
-    maxJobs: once ? 1 : number(options, 'maxJobs', 0),
+    maxJobs: once ? 1 : maxJobs,
     maxTime: number(options, 'maxTime', 0),
     memory: number(options, 'memory', 512),
     onJob: (report) => (json ? output.line(JSON.stringify(report)) : output.line(line(report, output))),
