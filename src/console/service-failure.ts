@@ -1,11 +1,10 @@
 import type { Application } from '../foundation/application.ts'
-import { isConnectionError, safeAddress, ServiceUnreachableError } from '../foundation/service-errors.ts'
+import { isConnectionError, ServiceUnreachableError } from '../foundation/service-errors.ts'
 
-/** Where a database connection points, for messages: host and port, or the SQLite file; never a password. */
+/** Where a database connection points (DatabaseManager.address: never a password). */
 function databaseAddress(app: Application, name: string): string {
-  const settings = app.config.get('database').connections[name]
-  if (settings === undefined) return '(not configured)'
-  return settings.driver === 'sqlite' ? settings.filename : safeAddress(undefined, settings.host, settings.port)
+  if (app.config.get('database').connections[name] === undefined) return '(not configured)'
+  return app.make('db').address(name)
 }
 
 /** better-sqlite3's refusals to open the file (a missing folder, no permission), which carry no code. */
