@@ -6,6 +6,7 @@ import type { ConsumeOptions, DeliveredJob, JobOutcome } from '../driver.ts'
 import { DEFAULT_RECONNECT_POLICY, ReconnectTracker } from '../reconnect.ts'
 import type { RedisLink } from './bullmq-connection.ts'
 import { HeraldBullWorker, quarantine, undecodableReason } from './bullmq-poison.ts'
+import { type Held, LockRenewer } from './bullmq-locks.ts'
 import { BullmqWakeUp } from './bullmq-wake-up.ts'
 
 /** What a consumer needs from its driver. */
@@ -26,13 +27,6 @@ export interface BullmqConsumerContext {
    * could not be recorded (the job is then kept in BullMQ's failed set rather than deleted).
    */
   quarantine(queue: string, payload: string, reason: Error): Promise<boolean>
-}
-
-/** A job this process holds: BullMQ's job, the lock token it was fetched with, its queue's Worker. */
-interface Held {
-  readonly job: Job<unknown>
-  readonly token: string
-  readonly worker: Worker
 }
 
 /**
@@ -61,7 +55,7 @@ export class BullmqConsumer {
   private changed = deferred()
   private tokens = 0
   private fetching: Promise<Held | undefined> | null = null
-  private renewing = false
+  private readonly locks: LockRenewer
   /** Jobs inside process(): a stopping consumer always waits for these (each within its timeout). */
   private running = 0
   private readonly outage: ReconnectTracker
@@ -72,6 +66,7 @@ export class BullmqConsumer {
   ) {
     const name = `herald@${hostname()}:${process.pid}`
     this.outage = new ReconnectTracker(options.reconnect ?? DEFAULT_RECONNECT_POLICY)
+    this.locks = new LockRenewer(this.held, context.lockDuration, context.logger)
     this.workers = options.queues.map((queue) => {
       const worker = new HeraldBullWorker(queue, null, {
         connection: context.link.redis,
@@ -99,7 +94,7 @@ export class BullmqConsumer {
 
   /** Runs until the signal aborts (or, with stopWhenEmpty, the queues are empty), then closes. */
   async run(): Promise<void> {
-    const renewal = setInterval(() => void this.renewLocks(), Math.max(this.context.lockDuration / 2, 50))
+    const renewal = setInterval(() => void this.locks.renewAll(), Math.max(this.context.lockDuration / 2, 50))
     renewal.unref()
     try {
       for (const worker of this.workers) await worker.startStalledCheckTimer()
@@ -336,38 +331,6 @@ export class BullmqConsumer {
     } catch (error) {
       this.context.logger.error(`Counting BullMQ jobs failed: ${describe(error)}; trying again.`)
       return false
-    }
-  }
-
-  private async renewLocks(): Promise<void> {
-    // A renewal still waiting on Redis is not doubled up.
-    if (this.renewing) return
-    this.renewing = true
-    try {
-      const byWorker = new Map<Worker, Held[]>()
-      for (const held of this.held) byWorker.set(held.worker, [...(byWorker.get(held.worker) ?? []), held])
-      for (const [worker, jobs] of byWorker) await this.renew(worker, jobs)
-    } finally {
-      this.renewing = false
-    }
-  }
-
-  private async renew(worker: Worker, jobs: Held[]): Promise<void> {
-    try {
-      const failed = await worker.extendJobLocks(
-        jobs.map((held) => held.job.id!),
-        jobs.map((held) => held.token),
-        this.context.lockDuration,
-      )
-      // A job settled meanwhile has no lock to extend: only those still in hand are lost.
-      const lost = failed.filter((id) => jobs.some((held) => held.job.id === id && this.held.has(held)))
-      if (lost.length > 0) {
-        this.context.logger.warn(
-          `Lost the lock of job(s) ${lost.join(', ')} on queue "${worker.name}" (the process was blocked longer than the lock lasts?): another worker may run them too.`,
-        )
-      }
-    } catch (error) {
-      this.context.logger.error(`Renewing BullMQ job locks on queue "${worker.name}" failed: ${describe(error)}`)
     }
   }
 
