@@ -195,24 +195,40 @@ describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the database queue on %s',
   })
 
   it('release() puts the job back with its attempt counted, and delivers it again after the delay', async () => {
-    const attempts: Array<{ attempt: number; at: number; column: number; reserved: boolean }> = []
+    const attempts: Array<{ attempt: number; at: number; reserved: boolean }> = []
     const done = new AbortController()
     class ReleasedEvent extends Dispatchable {}
     class ReleasingListener extends ShouldQueue(Listener.for(ReleasedEvent)) implements QueueOptions<ReleasedEvent> {
       tries = 3
       async handle() {
-        const [row] = await knex('jobs').select('attempts', 'reserved_at')
-        attempts.push({ attempt: this.attempts(), at: Date.now(), column: Number(row!.attempts), reserved: row!.reserved_at !== null })
+        const [row] = await knex('jobs').select('reserved_at')
+        attempts.push({ attempt: this.attempts(), at: Date.now(), reserved: row!.reserved_at !== null })
         if (this.attempts() === 1) this.release(0.25)
         else done.abort()
       }
     }
     app.make('events').listen(ReleasedEvent, ReleasingListener)
     await app.make('events').dispatch(new ReleasedEvent())
+    // The first run: the worker stops once the release is decided, and writes it on its way out.
+    const first = new AbortController()
+    const runner = app.make('queue').runner('database')
+    await consume({
+      stopWhenEmpty: false,
+      signal: first.signal,
+      process: async (job) => {
+        const outcome = await runner.process(job)
+        first.abort()
+        return outcome
+      },
+    })
+    const [row] = await knex('jobs').select('attempts', 'reserved_at', 'available_at')
+    expect({ attempts: Number(row!.attempts), reserved: row!.reserved_at !== null }).toEqual({ attempts: 1, reserved: false })
+    expect(Number(row!.available_at)).toBeGreaterThanOrEqual(attempts[0]!.at + 250)
+
     await consume({ stopWhenEmpty: false, signal: done.signal })
-    expect(attempts.map(({ attempt, column, reserved }) => ({ attempt, column, reserved }))).toEqual([
-      { attempt: 1, column: 1, reserved: true },
-      { attempt: 2, column: 2, reserved: true },
+    expect(attempts.map(({ attempt, reserved }) => ({ attempt, reserved }))).toEqual([
+      { attempt: 1, reserved: true },
+      { attempt: 2, reserved: true },
     ])
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(250)
     expect(await driver.size('default')).toBe(0)

@@ -40,7 +40,7 @@ await driver.consume({
   process: async (job) => {
     taken.push(job.id)
     // Some work, so that the other process claims while this one holds jobs.
-    await new Promise((resolve) => setTimeout(resolve, 1))
+    await new Promise((resolve) => setTimeout(resolve, 5))
     return { kind: 'done' }
   },
 })

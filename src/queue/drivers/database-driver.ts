@@ -8,58 +8,70 @@ import { isConnectionError, ServiceUnreachableError } from '../../foundation/ser
 import type { ConsumeOptions, JobOutcome, PushOptions, QueueDriver } from '../driver.ts'
 import type { QueueManager } from '../queue-manager.ts'
 import { DEFAULT_RECONNECT_POLICY, ReconnectTracker } from '../reconnect.ts'
-import { ABORTED, firstLine, healing, heartbeatFailed, settleLast, type Consuming, type Settlement } from './database-healing.ts'
+import { BatchStatements, type BatchRow, type SettleBatch } from './database-batch-statements.ts'
+import { BatchConsumer, type BatchStore } from './database-consumer.ts'
+import { firstLine, heartbeatFailed, type Consuming } from './database-healing.ts'
 import { DEFAULT_LEASE, LeaseKeeper, type Claim, type LeaseStore } from './database-leases.ts'
 import { LapseWatch, type ReservedRow } from './database-reclaim.ts'
 import { Sleepers } from './database-sleepers.ts'
-import { buildStatements, isMissingColumnError, retryTransient, type Dialect, type Statements } from './database-statements.ts'
+import { isMissingColumnError, prepared, retryTransient, type Dialect, type Prepared } from './database-statements.ts'
 
 type DatabaseQueueConfig = Extract<QueueConnectionConfig, { driver: 'database' }>
 
-interface ClaimedRow {
-  id: number | string
-  queue: string
-  payload: string
-  attempts: number | string
+/** Jobs reserved ahead of the free slots at most, unless the connection sets `prefetch`. */
+const DEFAULT_PREFETCH = 100
+
+/** Rows a raw statement changed, per driver (pg: rowCount; mysql2: affectedRows; better-sqlite3: changes). */
+function affected(result: unknown, dialect: Dialect): number {
+  if (dialect === 'pgsql') return (result as { rowCount: number | null }).rowCount ?? 0
+  if (dialect === 'mysql') return (result as [{ affectedRows: number }])[0].affectedRows
+  return (result as { changes?: number }).changes ?? 0
 }
 
-/** A statement and its bindings. */
-type Sql = readonly [sql: string, bindings: readonly Knex.Value[]]
+/** The rows of a raw SELECT, per driver. */
+function rowsOf(result: unknown, dialect: Dialect): Array<{ id: number | string }> {
+  if (dialect === 'pgsql') return (result as { rows: Array<{ id: number | string }> }).rows
+  if (dialect === 'mysql') return (result as [Array<{ id: number | string }>])[0]
+  return result as Array<{ id: number | string }>
+}
 
+/** Rows in id order (ids may be bigint strings). */
+function byId(a: { id: number | string }, b: { id: number | string }): number {
+  const x = BigInt(a.id)
+  const y = BigInt(b.id)
+  return x < y ? -1 : x > y ? 1 : 0
+}
 
 /**
  * The database queue (Laravel's `database` driver) on knex: SQLite, PostgreSQL, MySQL/MariaDB.
  *
  * Rows live in the `jobs` table (database/migrations). Times are epoch milliseconds, not
- * Laravel's seconds, so sub-second delays and backoffs are honoured. A worker claims a row by
- * setting `reserved_at` (the claim's token), a lease (`lease_expires_at`) and incrementing
- * `attempts` atomically; it renews the leases of its jobs in hand every third of a lease (see
- * LeaseKeeper). The row is deleted when the job is done or failed, and put back (`reserved_at`
- * null, a new `available_at`) when released. A row whose lease lapsed belongs to a worker that
- * died or lost its connection: it is delivered again, and that delivery counts as an attempt.
- * (Laravel's `retry_after`, a fixed reclaim time, is what the lease replaces.)
+ * Laravel's seconds, so sub-second delays and backoffs are honoured. A worker claims rows by
+ * setting `reserved_at` (the claim's token) and a lease (`lease_expires_at`); it renews the
+ * leases of the jobs it holds every third of a lease (see LeaseKeeper). A row is deleted when
+ * its job is done or failed, and put back (`reserved_at` null, a new `available_at`) when
+ * released. A row whose lease lapsed belongs to a worker that died or lost its connection: it
+ * is delivered again. (Laravel's `retry_after`, a fixed reclaim time, is what the lease replaces.)
  *
- * Claiming, per dialect:
- * - PostgreSQL: one `UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`.
- * - MySQL/MariaDB: `SELECT ... FOR UPDATE SKIP LOCKED` then `UPDATE`, in one transaction
- *   (no UPDATE ... RETURNING there).
- * - SQLite: the same single `UPDATE ... RETURNING` without the lock clause. SQLite serialises
- *   writers, and a writing statement takes the write lock before it reads, so the sub-select
- *   and the update see the same state and two processes never take the same row.
- *
- * A loop writes a finished job's outcome together with its next claim (in the same statement on
- * PostgreSQL, the same transaction on MySQL): one commit per job instead of two, which is what
- * bounds throughput. The job stays reserved until then, so a crash in between delivers it again,
- * as it would with a separate write. Both writes are idempotent (they match the claim's token),
- * so after a lost connection the loop simply tries the same write again (see `healing`): the
- * job in hand is settled once the database is back, not run again.
+ * A consumer (BatchConsumer, database-consumer.ts) claims up to `prefetch` jobs in one
+ * statement and writes outcomes in batches (Settler, database-settler.ts): one commit for many
+ * jobs instead of two per job, which is what bounded throughput. Attempts are counted when a
+ * job starts, not when it is claimed, so jobs reserved ahead and never started do not use a
+ * try. The statements, per dialect, are in BatchStatements (database-batch-statements.ts):
+ * - PostgreSQL: one `WITH picked AS (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) UPDATE ...
+ *   RETURNING`, and one statement per flush (`unnest` of the ids and tokens).
+ * - MySQL/MariaDB: `SELECT ... FOR UPDATE SKIP LOCKED` then `UPDATE`, in one transaction.
+ * - SQLite: a SELECT, then an UPDATE that checks again each row is available (SQLite
+ *   serialises writers: two processes never take the same row; a lost race looks again).
  *
  * Priority is ignored, as by Laravel's database driver: within a queue, jobs run oldest first.
  */
 export class DatabaseDriver implements QueueDriver {
   /** Consumers of this process sleeping on an empty queue, woken by a push or a settled job. */
   private readonly sleepers = new Sleepers()
-  private sql: Statements | null = null
+  private batch: BatchStatements | null = null
+  private readonly prepared = new Map<string, Prepared>()
+  private readonly prefetch: number
   private readonly leaseMs: number
 
   constructor(
@@ -72,6 +84,11 @@ export class DatabaseDriver implements QueueDriver {
       throw new UserError(`Queue connection "${connection}": lease must be a number of seconds above 0 (config/queue.ts, QUEUE_LEASE), got ${String(lease)}.`)
     }
     this.leaseMs = Math.round(lease * 1000)
+    const prefetch = config.prefetch ?? DEFAULT_PREFETCH
+    if (!Number.isInteger(prefetch) || prefetch < 0) {
+      throw new UserError(`Queue connection "${connection}": prefetch must be a whole number of jobs, 0 or more (config/queue.ts, QUEUE_PREFETCH), got ${String(prefetch)}.`)
+    }
+    this.prefetch = prefetch
   }
 
   private get table(): string {
@@ -123,14 +140,14 @@ export class DatabaseDriver implements QueueDriver {
   }
 
   /**
-   * Runs `concurrency` loops, each claiming the next available job (earlier queues first),
-   * processing it and carrying out the outcome, while a heartbeat renews the leases of the jobs
-   * in hand. An empty poll sleeps until the next delayed job is due, at most `sleep` seconds
-   * (a push in this process, or the abort, wakes it earlier). Stops taking jobs on abort; with
-   * `stopWhenEmpty`, once a poll finds nothing, nothing is in hand, and no other worker's job
-   * is waiting for its lease to lapse. A lost connection is waited out (`reconnect`); after
-   * `reconnect.maxDisconnected` seconds, or on any other database error, every loop stops after
-   * its job in hand and this rejects.
+   * Runs a BatchConsumer (database-consumer.ts): jobs claimed in batches, `concurrency` slots,
+   * outcomes written in batches, while a heartbeat renews the leases of every job held. An empty
+   * poll sleeps until the next delayed job is due, at most `sleep` seconds (a push in this
+   * process, a NOTIFY on PostgreSQL, or the abort, wakes it earlier). With `stopWhenEmpty`, it
+   * resolves once a poll finds nothing, nothing is in hand, and no other worker's job is
+   * waiting for its lease to lapse. A lost connection is waited out (`reconnect`); after
+   * `reconnect.maxDisconnected` seconds, or on any other database error, every slot stops
+   * after its job in hand and this rejects.
    */
   async consume(options: ConsumeOptions): Promise<void> {
     const stop = new AbortController()
@@ -141,14 +158,14 @@ export class DatabaseDriver implements QueueDriver {
     if (options.signal.aborted) stop.abort()
     const warn = options.warn ?? (() => {})
     const policy = options.reconnect ?? DEFAULT_RECONNECT_POLICY
+    const sql = await this.batchStatements()
     const run: Consuming = {
       options,
       stop: stop.signal,
       tracker: new ReconnectTracker(policy),
       policy,
-      leases: new LeaseKeeper(this.leaseStore(), this.leaseMs, warn),
+      leases: new LeaseKeeper(this.leaseStore(sql), this.leaseMs, warn),
       warn,
-      inHand: 0,
       lapses: new LapseWatch(warn),
     }
     const beating = run.leases.run(
@@ -156,24 +173,19 @@ export class DatabaseDriver implements QueueDriver {
       () => run.tracker.succeeded(),
       (error) => heartbeatFailed(run, error),
     )
-    const errors: unknown[] = []
-    const loops = Array.from({ length: Math.max(1, options.concurrency) }, async () => {
-      try {
-        await this.loop(run)
-      } catch (error) {
-        errors.push(error)
-        stop.abort()
-        this.sleepers.wake()
-      }
+    const consumer = new BatchConsumer(this.batchStore(sql), run, this.sleepers, this.prefetch, () => {
+      stop.abort()
+      this.sleepers.wake()
     })
+    let errors: unknown[]
     try {
-      await Promise.all(loops)
+      errors = await consumer.consume()
     } finally {
       options.signal.removeEventListener('abort', onAbort)
       heartbeat.abort()
       await beating
     }
-    // Loops that gave up on the same outage say it once.
+    // Parts that gave up on the same outage say it once.
     if (errors.length > 0 && errors.every((error) => error instanceof ServiceUnreachableError)) throw errors[0]
     if (errors.length === 1) throw errors[0]
     if (errors.length > 1) throw new AggregateError(errors, `The database queue "${this.connection}" stopped on ${errors.length} errors`)
@@ -184,206 +196,126 @@ export class DatabaseDriver implements QueueDriver {
     this.sleepers.wake()
   }
 
-  private async loop(run: Consuming): Promise<void> {
-    const { options, stop } = run
-    // The previous job's outcome, written with the next claim; it counts as in hand till then.
-    let pending: Settlement | null = null
-    let failed = false
-    const settled = (settlement: Settlement) => {
-      pending = null
-      run.inHand--
-      run.leases.drop(settlement.claim)
-      // A released job may be due at once, and a stopWhenEmpty loop waits for jobs in hand.
-      this.sleepers.wake()
-    }
-    try {
-      while (!stop.aborted) {
-        const wakes = this.sleepers.wakes
-        const carried: Settlement | null = pending
-        const claim: Claim | null | typeof ABORTED = await healing(run, () => this.claim(options.queues, carried))
-        if (claim === ABORTED) break
-        if (carried !== null) settled(carried)
-        if (claim !== null) {
-          run.leases.hold(claim)
-          run.inHand++
-          if (run.lapses.wasWatched(claim.job.id)) {
-            run.warn(`Reclaimed job ${claim.job.id} (attempt ${claim.job.attempts}): the worker holding it stopped renewing its lease.`)
-          }
-          let outcome: JobOutcome
-          try {
-            outcome = await options.process(claim.job)
-          } catch (error) {
-            // `process` never rejects by contract; if it does, the row stays reserved until
-            // its lease lapses, and is delivered again.
-            run.inHand--
-            run.leases.drop(claim)
-            throw error
-          }
-          pending = { claim, outcome }
-          continue
-        }
-        // The poll ran beside the write of our last outcome and could not see it (a release
-        // may have made that job available again): only a poll after it says "empty".
-        if (carried !== null) continue
-        if (options.stopWhenEmpty && run.inHand === 0) {
-          const wait = await healing(run, () => this.untilLapsed(run))
-          if (wait === ABORTED) break
-          if (wait === null) return
-          await this.sleepers.sleep(wait, stop)
-          continue
-        }
-        const wait = await healing(run, () => this.untilNextDue(options))
-        if (wait === ABORTED) break
-        // A push or a settled job since this poll began would have woken us: look again instead.
-        if (this.sleepers.wakes !== wakes) continue
-        await this.sleepers.sleep(wait, stop)
-      }
-    } catch (error) {
-      failed = true
-      throw error
-    } finally {
-      const last = pending as Settlement | null
-      if (last !== null) {
-        try {
-          await settleLast(run, last, failed, (settlement) => this.settle(settlement))
-        } finally {
-          settled(last)
-        }
-      }
+  private batchStore(sql: BatchStatements): BatchStore {
+    return {
+      claim: (queue, limit) => retryTransient(() => this.claimBatch(sql, queue, limit)),
+      flush: (batch) => retryTransient(() => this.flushBatch(sql, batch)),
+      giveBack: async (claims) => {
+        const [text, bindings] = sql.giveBack(claims)
+        await retryTransient(() => this.query((knex) => knex.raw(text, bindings)))
+      },
+      untilNextDue: (queues, capMs) => this.untilNextDue(queues, capMs),
+      reserved: (queues) =>
+        this.query((knex) =>
+          knex(this.table).whereIn('queue', [...queues]).whereNotNull('reserved_at').select<ReservedRow[]>('id', 'lease_expires_at').limit(1_000),
+        ),
     }
   }
 
-  /**
-   * Claims the oldest available job of the first queue that has one, writing `pending` (the
-   * loop's previous outcome) in the first claim's statement or transaction.
-   */
-  private async claim(queues: readonly string[], pending: Settlement | null): Promise<Claim | null> {
-    let settle = pending
-    for (const queue of queues) {
-      const claim = await retryTransient(() => this.claimFrom(queue, settle))
-      settle = null
-      if (claim !== null) return claim
-    }
-    if (settle !== null) await this.settle(settle)
-    return null
-  }
-
-  private async claimFrom(queue: string, settle: Settlement | null): Promise<Claim | null> {
+  /** Claims up to `limit` jobs of a queue, oldest first (see BatchStatements for each dialect). */
+  private async claimBatch(sql: BatchStatements, queue: string, limit: number): Promise<Claim[]> {
     const now = Date.now()
     const lease = now + this.leaseMs
-    const sql = await this.statements()
-    const rows = await this.query(async (knex): Promise<ClaimedRow[]> => {
+    const rows = await this.query(async (knex): Promise<BatchRow[]> => {
+      if (this.dialect === 'pgsql') {
+        const statement = this.named(sql.pgClaim)
+        const result = await knex.raw(statement.text, [queue, now, now, limit, now, lease]).options({ name: statement.name })
+        return (result as { rows: BatchRow[] }).rows.sort(byId)
+      }
       if (this.dialect === 'mysql') {
         return knex.transaction(async (trx) => {
-          if (settle !== null) await trx.raw(...this.settlement(settle, sql))
-          const [found] = (await trx.raw(sql.select, [queue, now, now])) as [ClaimedRow[]]
-          const row = found[0]
-          if (row === undefined) return []
-          await trx.raw(sql.reserve, [now, lease, row.id])
-          return [{ ...row, attempts: Number(row.attempts) + 1 }]
+          const [found] = (await trx.raw(sql.candidates, [queue, now, now, limit])) as [BatchRow[]]
+          if (found.length === 0) return []
+          await trx.raw(...sql.reserve(found.map((row) => row.id), now, lease))
+          return found
         })
       }
-      if (this.dialect === 'pgsql') {
-        // The outcome as a data-modifying WITH clause of the claim itself. A job whose lease
-        // lapsed could be claimable again: never claim the row that clause writes.
-        const [statement, bindings] =
-          settle === null
-            ? [sql.claim, [now, lease, queue, now, now]]
-            : [
-                settle.outcome.kind === 'release' ? sql.claimAfterRelease : sql.claimAfterDelete,
-                [...this.settlement(settle, sql)[1], now, lease, queue, now, now, settle.claim.rowId],
-              ]
-        const result = await knex.raw(statement.text, bindings).options({ name: statement.name })
-        return (result as { rows: ClaimedRow[] }).rows
+      // SQLite: another process may take the candidates between the two statements. Only a
+      // look that finds none means the queue is empty; a lost race looks again.
+      for (;;) {
+        const found = (await knex.raw(sql.candidates, [queue, now, now, limit])) as BatchRow[]
+        if (found.length === 0) return []
+        const taken = (await knex.raw(...sql.reserve(found.map((row) => row.id), now, lease))) as Array<{ id: number | string }>
+        const ids = new Set(taken.map((row) => String(row.id)))
+        if (ids.size > 0) return found.filter((row) => ids.has(String(row.id)))
       }
-      if (settle !== null) await knex.raw(...this.settlement(settle, sql))
-      return (await knex.raw(sql.claim.text, [now, lease, queue, now, now])) as ClaimedRow[]
     })
-    const row = rows[0]
-    if (row === undefined) return null
-    return {
-      job: { id: String(row.id), queue: row.queue, payload: row.payload, attempts: Number(row.attempts) },
+    return rows.map((row) => ({
+      // The claim does not count the attempt (the Settler does once the job starts): this is the next one.
+      job: { id: String(row.id), queue: row.queue, payload: row.payload, attempts: Number(row.attempts) + 1 },
       rowId: row.id,
       reservedAt: now,
-    }
+      reclaimed: row.reclaimed === true || Number(row.reclaimed) === 1,
+    }))
   }
 
-  /**
-   * The statement carrying out the runner's decision. It also matches our `reserved_at`: if the
-   * job's lease lapsed and another worker took it over, that worker's reservation stands.
-   */
-  private settlement({ claim, outcome }: Settlement, sql: Statements): Sql {
-    if (outcome.kind === 'release') {
-      const availableAt = Date.now() + Math.max(0, Math.round(outcome.delay * 1000))
-      return [sql.release, [outcome.payload, availableAt, claim.rowId, claim.reservedAt]]
-    }
-    return [sql.delete, [claim.rowId, claim.reservedAt]]
-  }
-
-  /** Writes an outcome on its own, when no claim follows it. */
-  private async settle(settle: Settlement): Promise<void> {
-    const [sql, bindings] = this.settlement(settle, await this.statements())
-    await retryTransient(() => this.query((knex) => knex.raw(sql, bindings)))
+  /** Writes a batch: one statement on PostgreSQL, one transaction on SQLite, each statement on its own on MySQL. */
+  private async flushBatch(sql: BatchStatements, batch: SettleBatch): Promise<void> {
+    await this.query(async (knex) => {
+      if (this.dialect === 'pgsql') {
+        const statement = this.named(sql.pgFlush)
+        await knex.raw(statement.text, sql.pgFlushBindings(batch)).options({ name: statement.name })
+        return
+      }
+      const statements = sql.flush(batch)
+      if (this.dialect === 'sqlite' && statements.length > 1) {
+        await knex.transaction(async (trx) => {
+          for (const [text, bindings] of statements) await trx.raw(text, bindings)
+        })
+        return
+      }
+      // Each write is idempotent (it matches the claim's token): no transaction needed.
+      for (const [text, bindings] of statements) await knex.raw(text, bindings)
+    })
   }
 
   /**
    * Milliseconds until a job of these queues could be claimed: the earliest `available_at` of
-   * a waiting row, or the moment a reserved row's lease runs out; at most `sleep`.
+   * a waiting row, or the moment a reserved row's lease runs out; at most `capMs`.
    */
-  private async untilNextDue(options: ConsumeOptions): Promise<number> {
-    const cap = Math.max(0, options.sleep * 1000)
+  private async untilNextDue(queues: readonly string[], capMs: number): Promise<number> {
     const [row] = await this.query((knex) =>
       knex(this.table)
-        .whereIn('queue', [...options.queues])
+        .whereIn('queue', [...queues])
         .select<Array<{ due: number | string | null }>>(knex.raw('min(case when reserved_at is null then available_at else lease_expires_at end) as due')),
     )
-    if (row?.due === null || row?.due === undefined) return cap
+    if (row?.due === null || row?.due === undefined) return capMs
     // A due row we did not get is being claimed by another worker: look again shortly.
     const wait = Math.max(Number(row.due) - Date.now() + 1, 10)
-    return Math.min(wait, cap)
+    return Math.min(wait, capMs)
   }
 
-  /**
-   * stopWhenEmpty, with nothing to claim and nothing in hand: milliseconds to wait for rows
-   * other workers reserved whose lease has not moved since this consumer first saw it (their
-   * worker may be dead: once the lease lapses, the next claim takes the job), or null when
-   * there are none. A lease that moved on belongs to a live worker, which settles its job
-   * itself: so two stop-when-empty workers never wait for each other for more than a beat.
-   */
-  private async untilLapsed(run: Consuming): Promise<number | null> {
-    const rows = await this.query((knex) =>
-      knex(this.table)
-        .whereIn('queue', [...run.options.queues])
-        .whereNotNull('reserved_at')
-        .select<ReservedRow[]>('id', 'lease_expires_at')
-        .limit(1_000),
-    )
-    return run.lapses.wait(rows, run.leases.interval)
-  }
-
-  /** The heartbeat's statements: one UPDATE for every job in hand, matching each claim's token. */
-  private leaseStore(): LeaseStore {
-    const ours = (claims: readonly Claim[]) => (query: Knex.QueryBuilder) => {
-      for (const claim of claims) query.orWhere((one) => one.where('id', claim.rowId).andWhere('reserved_at', claim.reservedAt))
-    }
+  /** The heartbeat's statements: one UPDATE for every job held, matching each claim's token. */
+  private leaseStore(sql: BatchStatements): LeaseStore {
     return {
-      renew: (claims, expiresAt) =>
-        retryTransient(() => this.query((knex) => knex(this.table).where(ours(claims)).update({ lease_expires_at: expiresAt }))),
+      renew: (claims, expiresAt) => {
+        const [text, bindings] = sql.renew(claims, expiresAt)
+        return retryTransient(() => this.query(async (knex) => affected(await knex.raw(text, bindings), this.dialect)))
+      },
       owned: async (claims) => {
-        const rows = await this.query((knex) => knex(this.table).where(ours(claims)).select<Array<{ id: number | string }>>('id'))
+        const [text, bindings] = sql.owned(claims)
+        const rows = rowsOf(await this.query((knex) => knex.raw(text, bindings)), this.dialect)
         const ids = new Set(rows.map((row) => String(row.id)))
         return new Set(claims.filter((claim) => ids.has(String(claim.rowId))))
       },
     }
   }
 
-  /** The claim and settle statements for this table and dialect, built once. */
-  private async statements(): Promise<Statements> {
-    if (this.sql === null) {
-      const knex = await this.db.connection(this.config.database)
-      this.sql = buildStatements(knex.raw('??', [this.table]).toQuery(), this.dialect)
+  private named(text: string): Prepared {
+    let statement = this.prepared.get(text)
+    if (statement === undefined) {
+      statement = prepared(text)
+      this.prepared.set(text, statement)
     }
-    return this.sql
+    return statement
+  }
+
+  private async batchStatements(): Promise<BatchStatements> {
+    if (this.batch === null) {
+      const knex = await this.db.connection(this.config.database)
+      this.batch = new BatchStatements(knex.raw('??', [this.table]).toQuery(), this.dialect)
+    }
+    return this.batch
   }
 
   /**

@@ -1,21 +1,15 @@
 import { isConnectionError, ServiceUnreachableError } from '../../foundation/service-errors.ts'
-import type { ConsumeOptions, JobOutcome } from '../driver.ts'
-import { pause, reconnectDelay, type ReconnectPolicy, type ReconnectTracker } from '../reconnect.ts'
-import type { Claim, LeaseKeeper } from './database-leases.ts'
+import type { ConsumeOptions } from '../driver.ts'
+import { pause, type ReconnectPolicy, type ReconnectTracker } from '../reconnect.ts'
+import type { LeaseKeeper } from './database-leases.ts'
 import type { LapseWatch } from './database-reclaim.ts'
 
 /**
  * How the database driver's consumer waits out a lost connection (see DatabaseDriver.consume):
- * a step retried with backoff, the last outcome written on stop within a grace time, and the
- * heartbeat's failures told apart. Kept apart from the driver, whose claim and settle
- * statements are the hot path; these run only once something went wrong.
+ * a step retried with backoff, and the heartbeat's failures told apart. Kept apart from the
+ * driver, whose claim and settle statements are the hot path; these run only once something
+ * went wrong.
  */
-
-/** A processed job whose outcome is not written yet. */
-export interface Settlement {
-  readonly claim: Claim
-  readonly outcome: JobOutcome
-}
 
 /** One `consume` call: its options, its stop, and what its loops share. */
 export interface Consuming {
@@ -27,16 +21,10 @@ export interface Consuming {
   readonly policy: ReconnectPolicy
   readonly leases: LeaseKeeper
   readonly warn: (message: string) => void
-  /** Jobs in hand (running, or done with their outcome not written yet). */
-  inHand: number
   /** stopWhenEmpty: other workers' reserved rows, and whether their wait was said. */
   readonly lapses: LapseWatch
 }
 
-/** After a stop, how long writing the outcome of the last job may take before it is given up. */
-const SETTLE_GRACE_MS = 5_000
-/** The same, when the worker is stopping because the database stayed unreachable. */
-const SETTLE_GRACE_UNREACHABLE_MS = 1_000
 /** What `healing` resolves to when the stop came while it waited. */
 export const ABORTED: unique symbol = Symbol('aborted')
 
@@ -66,28 +54,6 @@ export async function healing<T>(run: Consuming, step: () => Promise<T>): Promis
       if (run.stop.aborted) return ABORTED
     }
   }
-}
-
-/**
- * Writes the outcome of a loop's last job when it stops (`settle` writes it once). A lost
- * connection is tried again for a few seconds, then given up with a warning: the row stays
- * reserved until its lease lapses and runs again then, while the worker stops on time.
- */
-export async function settleLast(run: Consuming, last: Settlement, failed: boolean, settle: (last: Settlement) => Promise<void>): Promise<void> {
-  const giveUp = AbortSignal.timeout(failed ? SETTLE_GRACE_UNREACHABLE_MS : SETTLE_GRACE_MS)
-  let reason: unknown = new Error('timed out')
-  for (let attempt = 1; !giveUp.aborted; attempt++) {
-    try {
-      if ((await untilAborted(settle(last), giveUp)) !== ABORTED) return
-    } catch (error) {
-      if (!isConnectionError(error) && !failed) throw error
-      reason = error
-      await pause(reconnectDelay(attempt, run.policy), giveUp)
-    }
-  }
-  run.warn(
-    `Could not write the outcome of job ${last.claim.job.id} (${firstLine(reason)}): it stays reserved until its lease lapses, then runs again.`,
-  )
 }
 
 /** A failed heartbeat: a bug is a warning; a lost connection may be the first sign of an outage. */

@@ -13,6 +13,8 @@ export interface Claim {
   readonly job: DeliveredJob
   readonly rowId: number | string
   readonly reservedAt: number
+  /** Its previous worker's lease had lapsed (that worker died, or lost its connection). */
+  readonly reclaimed?: boolean
 }
 
 /** What the keeper needs from the driver: one statement for all the claims, and a look-up. */
