@@ -1,5 +1,6 @@
 // A queue worker process for the integration tests: consumes a database queue connection
-// until it is empty and prints the ids of the jobs it took, as JSON, on stdout.
+// until it is empty (or, with HERALD_TEST_UNTIL=n, until it took n jobs, sleeping
+// HERALD_TEST_SLEEP seconds when idle) and prints the ids of the jobs it took, as JSON, on stdout.
 // Run with `node --import tsx tests/support/queue-consumer.ts`, with HERALD_TEST_DB set to the
 // database connection (JSON). It prints "ready" once booted and starts on a line on stdin, so a
 // test can start several at the same moment.
@@ -9,6 +10,8 @@ import { createApplication } from '../../src/index.ts'
 const connection = JSON.parse(process.env.HERALD_TEST_DB ?? 'null')
 if (connection === null) throw new Error('HERALD_TEST_DB is not set')
 const concurrency = Number(process.env.HERALD_TEST_CONCURRENCY ?? 4)
+const until = process.env.HERALD_TEST_UNTIL === undefined ? null : Number(process.env.HERALD_TEST_UNTIL)
+const sleep = Number(process.env.HERALD_TEST_SLEEP ?? 1)
 
 const app = createApplication({
   basePath: process.cwd(),
@@ -31,14 +34,16 @@ await go
 lines.close()
 
 const taken: string[] = []
+const stop = new AbortController()
 await driver.consume({
   queues: ['default'],
   concurrency,
-  sleep: 1,
-  stopWhenEmpty: true,
-  signal: new AbortController().signal,
+  sleep,
+  stopWhenEmpty: until === null,
+  signal: stop.signal,
   process: async (job) => {
     taken.push(job.id)
+    if (taken.length === until) stop.abort()
     // Some work, so that the other process claims while this one holds jobs.
     await new Promise((resolve) => setTimeout(resolve, 5))
     return { kind: 'done' }

@@ -64,6 +64,17 @@ export class BatchStatements {
     )
   }
 
+  /**
+   * PostgreSQL: a push, the insert and its NOTIFY in one round trip (inside a transaction the
+   * notification goes out when it commits). Bindings: queue, payload, availableAt, createdAt, channel.
+   */
+  get pgPush(): string {
+    return (
+      `with inserted as (insert into ${this.table} (queue, payload, attempts, reserved_at, available_at, created_at) values (?, ?, 0, null, ?, ?) returning id) ` +
+      `select id, pg_notify(?, '') from inserted`
+    )
+  }
+
   /** MySQL and SQLite: the candidates (queue, now, now, limit); MySQL locks them (in a transaction). */
   get candidates(): string {
     const lock = this.dialect === 'mysql' ? ' for update skip locked' : ''

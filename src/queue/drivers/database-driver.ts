@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { currentTransaction } from '../../database/transactions.ts'
+import { afterCommit, currentTransaction } from '../../database/transactions.ts'
 import type { DatabaseManager } from '../../database/database-manager.ts'
 import { explainMissingTable } from '../../database/missing-table.ts'
 import { UserError } from '../../foundation/errors.ts'
@@ -7,11 +7,12 @@ import type { QueueConnectionConfig } from '../../foundation/config.ts'
 import { isConnectionError, ServiceUnreachableError } from '../../foundation/service-errors.ts'
 import type { ConsumeOptions, JobOutcome, PushOptions, QueueDriver } from '../driver.ts'
 import type { QueueManager } from '../queue-manager.ts'
-import { DEFAULT_RECONNECT_POLICY, ReconnectTracker } from '../reconnect.ts'
+import { DEFAULT_RECONNECT_POLICY, ReconnectTracker, type ReconnectPolicy } from '../reconnect.ts'
 import { BatchStatements, type BatchRow, type SettleBatch } from './database-batch-statements.ts'
 import { BatchConsumer, type BatchStore } from './database-consumer.ts'
 import { firstLine, heartbeatFailed, type Consuming } from './database-healing.ts'
 import { DEFAULT_LEASE, LeaseKeeper, type Claim, type LeaseStore } from './database-leases.ts'
+import { channelFor, listen, type PgClient, type RawConnections } from './database-notify.ts'
 import { LapseWatch, type ReservedRow } from './database-reclaim.ts'
 import { Sleepers } from './database-sleepers.ts'
 import { isMissingColumnError, prepared, retryTransient, type Dialect, type Prepared } from './database-statements.ts'
@@ -103,28 +104,32 @@ export class DatabaseDriver implements QueueDriver {
     return this.db.driver(this.config.database)
   }
 
-  /** Inserts a row; `priority` is ignored (see the class comment). Resolves to the row id. */
+  /**
+   * Inserts a row; `priority` is ignored (see the class comment). Resolves to the row id. On
+   * PostgreSQL the same statement NOTIFYs the queue's channel (delivered when the row commits);
+   * a consumer of this process is woken at once, or after the commit inside DB.transaction.
+   */
   async push(payload: string, options: PushOptions): Promise<string> {
     const now = Date.now()
-    const row = {
-      queue: options.queue,
-      payload,
-      attempts: 0,
-      reserved_at: null,
-      available_at: now + Math.max(0, Math.round(options.delay * 1000)),
-      created_at: now,
-    }
+    const availableAt = now + Math.max(0, Math.round(options.delay * 1000))
+    let held = false
+    const sql = await this.batchStatements()
     const id = await this.query(async (connection) => {
       // Inside DB.transaction on this connection, the job commits or rolls back with it.
-      const knex = currentTransaction<Knex.Transaction>(connection) ?? connection
+      const trx = currentTransaction<Knex.Transaction>(connection)
+      held = trx !== undefined
+      const knex = trx ?? connection
       if (this.dialect === 'pgsql') {
-        const [inserted] = await knex(this.table).insert(row).returning<Array<{ id: number | string }>>('id')
-        return inserted!.id
+        const statement = this.named(sql.pgPush)
+        const result = await knex.raw(statement.text, [options.queue, payload, availableAt, now, channelFor(this.table, options.queue)]).options({ name: statement.name })
+        return (result as { rows: Array<{ id: number | string }> }).rows[0]!.id
       }
+      const row = { queue: options.queue, payload, attempts: 0, reserved_at: null, available_at: availableAt, created_at: now }
       const [inserted] = await knex(this.table).insert(row)
       return inserted!
     })
-    this.sleepers.wake()
+    if (held) await afterCommit(() => this.sleepers.wake())
+    else this.sleepers.wake()
     return String(id)
   }
 
@@ -177,6 +182,10 @@ export class DatabaseDriver implements QueueDriver {
       stop.abort()
       this.sleepers.wake()
     })
+    // PostgreSQL: a push in another process wakes this one (a worker that stops when empty has no use for it).
+    const listening = this.dialect === 'pgsql' && !options.stopWhenEmpty 
+        ? this.listenFor(options.queues, warn, policy, heartbeat.signal).catch((error: unknown) => warn(`Could not LISTEN for new jobs (${firstLine(error)}): polling every sleep interval.`))
+        : null
     let errors: unknown[]
     try {
       errors = await consumer.consume()
@@ -184,11 +193,25 @@ export class DatabaseDriver implements QueueDriver {
       options.signal.removeEventListener('abort', onAbort)
       heartbeat.abort()
       await beating
+      await listening
     }
     // Parts that gave up on the same outage say it once.
     if (errors.length > 0 && errors.every((error) => error instanceof ServiceUnreachableError)) throw errors[0]
     if (errors.length === 1) throw errors[0]
     if (errors.length > 1) throw new AggregateError(errors, `The database queue "${this.connection}" stopped on ${errors.length} errors`)
+  }
+
+  /** LISTENs for pushes to these queues on a connection of its own, until `stop` (see database-notify.ts). */
+  private async listenFor(queues: readonly string[], warn: (message: string) => void, policy: ReconnectPolicy, stop: AbortSignal): Promise<void> {
+    const knex = await this.db.connection(this.config.database)
+    // knex's pg dialect opens a client outside its pool with the connection's settings.
+    const client = knex.client as { acquireRawConnection(): Promise<PgClient>; destroyRawConnection(client: PgClient): Promise<void> }
+    const connections: RawConnections = {
+      open: () => client.acquireRawConnection(),
+      close: (raw) => client.destroyRawConnection(raw),
+    }
+    const channels = queues.map((queue) => channelFor(this.table, queue))
+    return listen(connections, channels, () => this.sleepers.wake(), warn, policy, stop)
   }
 
   /** Nothing to release: the DatabaseManager owns the connections and closes them at shutdown. */
