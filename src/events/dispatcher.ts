@@ -656,6 +656,23 @@ export class Dispatcher {
     try {
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!
+        const pushing = halt ? 1 : this.queuedRun(entries, i)
+        if (pushing > 1) {
+          // Queued listeners side by side are pushed together: a database queue writes them in one INSERT.
+          const run = entries.slice(i, i + pushing)
+          const pushes = run.map((queued) => settle(() => (instrumented === null ? queued.invoke(name, event) : this.invokeInstrumented(instrumented, queued, name, event))))
+          for (let k = 0; k < run.length; k++) {
+            const pushed = await pushes[k]!
+            if (pushed.ok) {
+              responses.push(pushed.value)
+              continue
+            }
+            const unhandled = await this.handleListenerError(pushed.error, event, run[k]!)
+            if (unhandled !== undefined) (failures ??= []).push({ entry: run[k]!, error: unhandled })
+          }
+          i += pushing - 1
+          continue
+        }
         let response: unknown
         try {
           response = instrumented === null ? entry.invoke(name, event) : this.invokeInstrumented(instrumented, entry, name, event)
@@ -677,6 +694,14 @@ export class Dispatcher {
     }
     if (failures !== null) throw this.aggregate(name, failures, event)
     return halt ? halted : responses
+  }
+
+  /** How many listeners from `start` on go to the queue (none runs here, so they can be pushed together). */
+  private queuedRun(entries: readonly ListenerEntry[], start: number): number {
+    if (this.queueGateway === null) return 0
+    let end = start
+    while (end < entries.length && entries[end]!.queued) end++
+    return end - start
   }
 
   /** One listener in its event's context, wrapped by the middleware's `listener` hooks, first installed outermost. */
@@ -896,5 +921,14 @@ function publicView(entry: ListenerEntry): RegisteredListener {
     method: entry.method,
     wildcard: entry.wildcard,
     queued: entry.queued,
+  }
+}
+
+/** Runs `fn`, its result or error as a value: a push that failed is reported in listener order, never left unhandled. */
+async function settle(fn: () => unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, value: await fn() }
+  } catch (error) {
+    return { ok: false, error }
   }
 }

@@ -149,26 +149,25 @@ describe('the database queue wakes a worker in another process on PostgreSQL (LI
     expect(await worker.taken).toEqual([id])
   })
 
-  it('keeps working when its LISTEN connection is killed, warns once, and listens again', async () => {
+  it('keeps working when its LISTEN connection is killed, says the outage once, and listens again', async () => {
     const worker = work(app)
     const [first] = await until(async () => {
       const pids = await listeners()
       return pids.length === 1 ? pids : undefined
     })
     await knex.raw('select pg_terminate_backend(?)', [first!])
-    await until(() => worker.warnings.find((line) => line.includes('The LISTEN connection for new jobs dropped')))
+    await until(() => worker.warnings.find((line) => /^Database "main" at 127\.0\.0\.1:5432: connection lost \(.+\): reconnecting/.test(line)))
     const again = await until(async () => {
       const pids = (await listeners()).filter((pid) => pid !== first)
       return pids.length === 1 ? pids : undefined
     })
     expect(again[0]).not.toBe(first)
-    await until(() => worker.warnings.find((line) => line.startsWith('Listening for new jobs again')))
     // Listening again: a push wakes the 60 s sleeper.
     const id = await driver.push('{"after":"reconnect"}', { queue: 'default', delay: 0, priority: 0 })
     await until(async () => ((await knex('jobs').where('id', id).first()) === undefined ? true : undefined))
     worker.stop.abort()
     expect(await worker.taken).toEqual([id])
-    expect(worker.warnings.filter((line) => line.includes('dropped'))).toHaveLength(1)
+    expect(worker.warnings).toHaveLength(1)
   })
 })
 

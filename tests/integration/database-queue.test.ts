@@ -234,6 +234,55 @@ describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the database queue on %s',
     expect(await driver.size('default')).toBe(0)
   })
 
+  it('one dispatch queueing three listeners writes them in one INSERT (MySQL: three side by side), each its own job', async () => {
+    class Fanned extends Dispatchable {
+      constructor(readonly n: number) {
+        super()
+      }
+    }
+    const ran: string[] = []
+    class FirstFan extends ShouldQueue(Listener.for(Fanned)) {
+      handle(event: Fanned) {
+        ran.push(`first ${event.n}`)
+      }
+    }
+    class SecondFan extends ShouldQueue(Listener.for(Fanned)) {
+      handle(event: Fanned) {
+        ran.push(`second ${event.n}`)
+      }
+    }
+    class ThirdFan extends ShouldQueue(Listener.for(Fanned)) {
+      handle(event: Fanned) {
+        ran.push(`third ${event.n}`)
+      }
+    }
+    for (const listener of [FirstFan, SecondFan, ThirdFan]) app.make('events').listen(Fanned, listener)
+    const inserts: string[] = []
+    const onQuery = (query: { sql: string }) => {
+      if (/^(insert|with inserted)/i.test(query.sql.trim())) inserts.push(query.sql)
+    }
+    knex.on('query', onQuery)
+    onTestFinished(() => void knex.off('query', onQuery))
+    const ids = (await app.make('events').dispatch(new Fanned(1))) as string[]
+    expect(inserts).toHaveLength(dialect === 'mysql' ? 3 : 1)
+    expect(new Set(ids).size).toBe(3)
+    const rows = await knex('jobs').orderBy('id').select('id', 'payload')
+    // Each id is its listener's row, in listener order.
+    expect(rows.map((row) => String(row.id))).toEqual(ids)
+    expect(rows.map((row) => (JSON.parse(row.payload as string) as { data: { listener: string } }).data.listener)).toEqual(['FirstFan', 'SecondFan', 'ThirdFan'])
+
+    // Inside a transaction that rolls back, none of them stays.
+    await expect(
+      app.make('db').transaction(async () => {
+        await app.make('events').dispatch(new Fanned(2))
+        throw new Error('rolled back')
+      }),
+    ).rejects.toThrow('rolled back')
+    expect(await driver.size('default')).toBe(3)
+    await consume()
+    expect(ran.sort()).toEqual(['first 1', 'second 1', 'third 1'])
+  })
+
   it('delivers again a job whose lease lapsed (its worker died), counting that attempt', async () => {
     const seen: Array<[number, number]> = []
     class OrphanEvent extends Dispatchable {

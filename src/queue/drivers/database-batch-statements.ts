@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { Claim } from './database-leases.ts'
+import type { PushRow } from './database-pushes.ts'
 import type { Dialect } from './database-statements.ts'
 
 /**
@@ -73,6 +74,23 @@ export class BatchStatements {
       `with inserted as (insert into ${this.table} (queue, payload, attempts, reserved_at, available_at, created_at) values (?, ?, 0, null, ?, ?) returning id) ` +
       `select id, pg_notify(?, '') from inserted`
     )
+  }
+
+  /**
+   * PostgreSQL: many pushes in one statement, each queue's channel notified once. Bindings:
+   * arrays of queues, payloads, availableAts, createdAts, and the distinct channels.
+   */
+  get pgPushMany(): string {
+    return (
+      `with inserted as (insert into ${this.table} (queue, payload, attempts, reserved_at, available_at, created_at) ` +
+      `select r.queue, r.payload, 0, null, r.available_at, r.created_at from unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[]) with ordinality as r(queue, payload, available_at, created_at, n) order by r.n returning id), ` +
+      `notified as (select pg_notify(c, '') from unnest(?::text[]) as c) ` +
+      `select id, (select count(*) from notified) as notified from inserted`
+    )
+  }
+
+  pgPushManyBindings(rows: readonly PushRow[], channels: readonly string[]): Knex.Value[] {
+    return [rows.map((row) => row.queue), rows.map((row) => row.payload), rows.map((row) => row.availableAt), rows.map((row) => row.createdAt), [...new Set(channels)]]
   }
 
   /** MySQL and SQLite: the candidates (queue, now, now, limit); MySQL locks them (in a transaction). */

@@ -10,9 +10,10 @@ import type { QueueManager } from '../queue-manager.ts'
 import { DEFAULT_RECONNECT_POLICY, ReconnectTracker, type ReconnectPolicy } from '../reconnect.ts'
 import { BatchStatements, type BatchRow, type SettleBatch } from './database-batch-statements.ts'
 import { BatchConsumer, type BatchStore } from './database-consumer.ts'
-import { firstLine, heartbeatFailed, type Consuming } from './database-healing.ts'
+import { firstLine, heartbeatFailed, listenFailed, type Consuming } from './database-healing.ts'
 import { DEFAULT_LEASE, LeaseKeeper, type Claim, type LeaseStore } from './database-leases.ts'
 import { channelFor, listen, type PgClient, type RawConnections } from './database-notify.ts'
+import { PushBatcher, type PushRow } from './database-pushes.ts'
 import { LapseWatch, type ReservedRow } from './database-reclaim.ts'
 import { Sleepers } from './database-sleepers.ts'
 import { isMissingColumnError, prepared, retryTransient, type Dialect, type Prepared } from './database-statements.ts'
@@ -73,6 +74,7 @@ export class DatabaseDriver implements QueueDriver {
   private batch: BatchStatements | null = null
   private readonly prepared = new Map<string, Prepared>()
   private readonly prefetch: number
+  private readonly pushes = new PushBatcher<Knex.Transaction>((rows, trx) => this.insert(rows, trx))
   private readonly leaseMs: number
 
   constructor(
@@ -105,32 +107,59 @@ export class DatabaseDriver implements QueueDriver {
   }
 
   /**
-   * Inserts a row; `priority` is ignored (see the class comment). Resolves to the row id. On
-   * PostgreSQL the same statement NOTIFYs the queue's channel (delivered when the row commits);
-   * a consumer of this process is woken at once, or after the commit inside DB.transaction.
+   * Inserts a row; `priority` is ignored (see the class comment). Resolves to the row id. The
+   * pushes of one turn of the event loop share one INSERT (PushBatcher); on PostgreSQL the same
+   * statement NOTIFYs the queues' channels (delivered when the rows commit). A consumer of this
+   * process is woken at once, or after the commit inside DB.transaction.
    */
   async push(payload: string, options: PushOptions): Promise<string> {
     const now = Date.now()
-    const availableAt = now + Math.max(0, Math.round(options.delay * 1000))
-    let held = false
-    const sql = await this.batchStatements()
-    const id = await this.query(async (connection) => {
-      // Inside DB.transaction on this connection, the job commits or rolls back with it.
-      const trx = currentTransaction<Knex.Transaction>(connection)
-      held = trx !== undefined
-      const knex = trx ?? connection
-      if (this.dialect === 'pgsql') {
-        const statement = this.named(sql.pgPush)
-        const result = await knex.raw(statement.text, [options.queue, payload, availableAt, now, channelFor(this.table, options.queue)]).options({ name: statement.name })
-        return (result as { rows: Array<{ id: number | string }> }).rows[0]!.id
-      }
-      const row = { queue: options.queue, payload, attempts: 0, reserved_at: null, available_at: availableAt, created_at: now }
-      const [inserted] = await knex(this.table).insert(row)
-      return inserted!
-    })
-    if (held) await afterCommit(() => this.sleepers.wake())
+    const row: PushRow = { queue: options.queue, payload, availableAt: now + Math.max(0, Math.round(options.delay * 1000)), createdAt: now }
+    const connection = await this.query(async (knex) => knex)
+    // Inside DB.transaction on this connection, the job commits or rolls back with it.
+    const trx = currentTransaction<Knex.Transaction>(connection)
+    const id = await this.pushes.push(row, trx)
+    if (trx !== undefined) await afterCommit(() => this.sleepers.wake())
     else this.sleepers.wake()
-    return String(id)
+    return id
+  }
+
+  /**
+   * The pushes gathered by PushBatcher, in one statement (MySQL: one each, side by side). As
+   * Laravel does, a statement outside a transaction that lost its connection (a pooled
+   * connection the server had closed) is run once more on a new one: a push may then be
+   * written twice, which at-least-once allows, but is not lost to a stale connection.
+   */
+  private async insert(rows: readonly PushRow[], trx: Knex.Transaction | undefined): Promise<string[]> {
+    const sql = await this.batchStatements()
+    const once = <T>(write: (knex: Knex) => Promise<T>): Promise<T> =>
+      this.query(async (connection) => {
+        try {
+          return await write(trx ?? connection)
+        } catch (error) {
+          if (trx !== undefined || !isConnectionError(error)) throw error
+          return write(connection)
+        }
+      })
+    let ids: Array<{ id: number | string }>
+    if (this.dialect === 'pgsql') {
+      const channels = rows.map((row) => channelFor(this.table, row.queue))
+      const [text, bindings] =
+        rows.length === 1
+          ? [sql.pgPush, [rows[0]!.queue, rows[0]!.payload, rows[0]!.availableAt, rows[0]!.createdAt, channels[0]!]]
+          : [sql.pgPushMany, sql.pgPushManyBindings(rows, channels)]
+      const statement = this.named(text)
+      ids = await once(async (knex) => ((await knex.raw(statement.text, bindings).options({ name: statement.name })) as { rows: Array<{ id: number | string }> }).rows)
+    } else {
+      const records = rows.map((row) => ({ queue: row.queue, payload: row.payload, attempts: 0, reserved_at: null, available_at: row.availableAt, created_at: row.createdAt }))
+      ids =
+        this.dialect === 'sqlite'
+          ? await once((knex) => knex(this.table).insert(records).returning<Array<{ id: number | string }>>('id'))
+          : await Promise.all(records.map((record) => once(async (knex) => ({ id: ((await knex(this.table).insert(record)) as number[])[0]! }))))
+    }
+    // Ids rise in the order the rows were written (RETURNING itself promises no order).
+    const sorted = this.dialect === 'mysql' ? ids : [...ids].sort(byId)
+    return sorted.map((row) => String(row.id))
   }
 
   /** Every row of the queue: waiting, delayed and reserved (Laravel counts them all). */
@@ -184,7 +213,7 @@ export class DatabaseDriver implements QueueDriver {
     })
     // PostgreSQL: a push in another process wakes this one (a worker that stops when empty has no use for it).
     const listening = this.dialect === 'pgsql' && !options.stopWhenEmpty 
-        ? this.listenFor(options.queues, warn, policy, heartbeat.signal).catch((error: unknown) => warn(`Could not LISTEN for new jobs (${firstLine(error)}): polling every sleep interval.`))
+        ? this.listenFor(options.queues, (error) => listenFailed(run, this.explain(error)), policy, heartbeat.signal).catch((error: unknown) => warn(`Could not LISTEN for new jobs (${firstLine(error)}): polling every sleep interval.`))
         : null
     let errors: unknown[]
     try {
@@ -202,7 +231,7 @@ export class DatabaseDriver implements QueueDriver {
   }
 
   /** LISTENs for pushes to these queues on a connection of its own, until `stop` (see database-notify.ts). */
-  private async listenFor(queues: readonly string[], warn: (message: string) => void, policy: ReconnectPolicy, stop: AbortSignal): Promise<void> {
+  private async listenFor(queues: readonly string[], failed: (error: unknown) => void, policy: ReconnectPolicy, stop: AbortSignal): Promise<void> {
     const knex = await this.db.connection(this.config.database)
     // knex's pg dialect opens a client outside its pool with the connection's settings.
     const client = knex.client as { acquireRawConnection(): Promise<PgClient>; destroyRawConnection(client: PgClient): Promise<void> }
@@ -211,7 +240,7 @@ export class DatabaseDriver implements QueueDriver {
       close: (raw) => client.destroyRawConnection(raw),
     }
     const channels = queues.map((queue) => channelFor(this.table, queue))
-    return listen(connections, channels, () => this.sleepers.wake(), warn, policy, stop)
+    return listen(connections, channels, () => this.sleepers.wake(), failed, policy, stop)
   }
 
   /** Nothing to release: the DatabaseManager owns the connections and closes them at shutdown. */
@@ -245,14 +274,7 @@ export class DatabaseDriver implements QueueDriver {
         const result = await knex.raw(statement.text, [queue, now, now, limit, now, lease]).options({ name: statement.name })
         return (result as { rows: BatchRow[] }).rows.sort(byId)
       }
-      if (this.dialect === 'mysql') {
-        return knex.transaction(async (trx) => {
-          const [found] = (await trx.raw(sql.candidates, [queue, now, now, limit])) as [BatchRow[]]
-          if (found.length === 0) return []
-          await trx.raw(...sql.reserve(found.map((row) => row.id), now, lease))
-          return found
-        })
-      }
+      if (this.dialect === 'mysql') return this.mysqlClaim(knex, sql, [queue, now, now, limit], now, lease)
       // SQLite: another process may take the candidates between the two statements. Only a
       // look that finds none means the queue is empty; a lost race looks again.
       for (;;) {
@@ -270,6 +292,33 @@ export class DatabaseDriver implements QueueDriver {
       reservedAt: now,
       reclaimed: row.reclaimed === true || Number(row.reclaimed) === 1,
     }))
+  }
+
+  /**
+   * MySQL/MariaDB: the candidates locked (`FOR UPDATE SKIP LOCKED`) and reserved in one
+   * transaction, on a pooled connection held by hand. Not knex's `transaction()`: when the
+   * server kills the connection mid-transaction, its ROLLBACK on the closed connection rejects
+   * where no one can catch it. Here a failed transaction is rolled back if the connection still
+   * lives, and the error is the claim's, which `healing` waits out.
+   */
+  private async mysqlClaim(knex: Knex, sql: BatchStatements, candidates: readonly Knex.Value[], now: number, lease: number): Promise<BatchRow[]> {
+    const pool = knex.client as { acquireConnection(): Promise<object>; releaseConnection(connection: object): Promise<unknown> }
+    const connection = await pool.acquireConnection()
+    let open = false
+    try {
+      await knex.raw('begin').connection(connection)
+      open = true
+      const [found] = (await knex.raw(sql.candidates, candidates).connection(connection)) as [BatchRow[]]
+      if (found.length > 0) await knex.raw(...sql.reserve(found.map((row) => row.id), now, lease)).connection(connection)
+      await knex.raw('commit').connection(connection)
+      open = false
+      return found
+    } catch (error) {
+      if (open) await knex.raw('rollback').connection(connection).then(() => {}, () => {})
+      throw error
+    } finally {
+      await pool.releaseConnection(connection)
+    }
   }
 
   /** Writes a batch: one statement on PostgreSQL, one transaction on SQLite, each statement on its own on MySQL. */

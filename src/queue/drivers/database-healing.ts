@@ -68,6 +68,21 @@ export function heartbeatFailed(run: Consuming, error: unknown): void {
   if (decision.retry && decision.first) run.warn(outageLine(error, run.policy))
 }
 
+/**
+ * The LISTEN connection failed: a lost connection is (or starts) an outage, said once with the
+ * loops' and the heartbeat's; anything else is a warning of its own. Either way the consumer
+ * polls every sleep interval until it listens again.
+ */
+export function listenFailed(run: Consuming, error: unknown): void {
+  if (!isConnectionError(error)) {
+    run.warn(`Listening for new jobs (LISTEN) failed: ${firstLine(error)}; polling every sleep interval meanwhile.`)
+    return
+  }
+  if (run.tracker.disconnected) return
+  const decision = run.tracker.failed(error)
+  if (decision.retry && decision.first) run.warn(outageLine(error, run.policy))
+}
+
 /** `Database "pgsql" at 127.0.0.1:5432: connection lost (…): reconnecting, giving up after 60 s without one.` */
 function outageLine(error: unknown, policy: ReconnectPolicy): string {
   const limit = policy.maxDisconnected > 0 ? `, giving up after ${policy.maxDisconnected} s without one` : ''

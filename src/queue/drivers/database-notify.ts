@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { pause, reconnectDelay, type ReconnectPolicy } from '../reconnect.ts'
-import { firstLine } from './database-healing.ts'
 
 /**
  * The wake-up of the database queue across processes, on PostgreSQL: a push sends `NOTIFY` on
@@ -43,13 +42,16 @@ export interface RawConnections {
 /**
  * Keeps one LISTEN connection for a consumer until `stop` aborts. `wake` runs on every
  * notification, and also once the connection is (re)established, since a push may have come
- * while it was down. Resolves once stopped and the connection is closed; never rejects.
+ * while it was down. Each failure to connect or listen, and each drop, is handed to `failed`,
+ * then tried again with backoff; meanwhile the consumer polls every sleep interval. Resolves
+ * once stopped and the connection is closed; never rejects.
  */
 export async function listen(
   connections: RawConnections,
   channels: readonly string[],
   wake: () => void,
-  warn: (message: string) => void,
+  /** The connection failed (the caller tells an outage apart from a bug, and says it once). */
+  failed: (error: unknown) => void,
   policy: ReconnectPolicy,
   stop: AbortSignal,
 ): Promise<void> {
@@ -64,7 +66,6 @@ export async function listen(
       })
       client.on('notification', wake)
       for (const channel of channels) await client.query(listenStatement(channel))
-      if (failures > 0) warn('Listening for new jobs again (LISTEN): wake-ups are immediate again.')
       failures = 0
       wake()
       const ended = await Promise.race([dropped, aborted(stop)])
@@ -73,9 +74,7 @@ export async function listen(
     } catch (error) {
       if (stop.aborted) break
       failures++
-      if (failures === 1) {
-        warn(`The LISTEN connection for new jobs dropped (${firstLine(error)}): polling every sleep interval until it is back.`)
-      }
+      failed(error)
       await pause(reconnectDelay(failures, policy), stop)
     } finally {
       if (client !== null) {
