@@ -13,7 +13,7 @@
  * `start()` + `createQueue()` for pg-boss) and dropped at the end, also when a step failed.
  * - Herald: a `Dispatcher` with one `ShouldQueue` listener, a `QueueManager` on the `database`
  *   connection of the framework's default config (src/foundation/config.ts: lease 10 s,
- *   prefetch 100), and Herald's `Worker` as `artisan queue:work` builds it (tries 1, timeout 60 s,
+ *   prefetch 500), and Herald's `Worker` as `artisan queue:work` builds it (tries 1, timeout 60 s,
  *   memory 512 MB, sleep 3 s, which on PostgreSQL also LISTENs for pushes; without the per-job
  *   output line). Enqueue is `await dispatcher.dispatch(new JobQueued(n))`.
  * - graphile-worker, defaults: `makeWorkerUtils().addJob()` to enqueue, `run({ concurrency,
@@ -190,7 +190,7 @@ async function heraldContender(database: string): Promise<Contender> {
   const herald = await import('../src/index.ts')
   const { Worker } = await import('../src/queue/worker.ts')
   const { defaultConfig } = await import('../src/foundation/config.ts')
-  // The framework's defaults (no environment): the `database` connection with lease 10 s, prefetch 100.
+  // The framework's defaults (no environment): the `database` connection with lease 10 s, prefetch 500.
   const queueConfig = defaultConfig(new herald.Env({})).queue
   const databaseConfig: DatabaseConfig = { default: 'bench', connections: { bench: { driver: 'pgsql', ...PG, database } } }
   const openDatabase = async () => {

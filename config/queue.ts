@@ -16,7 +16,7 @@ export default defineConfig((env) => ({
       // Jobs a worker reserves ahead of its free slots, in one statement: it holds about 50 ms of
       // work ahead (at most this many), so fast jobs cost a fraction of a round trip each and
       // slow ones are not hoarded. 0: claim only for free slots.
-      prefetch: env.number('QUEUE_PREFETCH', 100),
+      prefetch: env.number('QUEUE_PREFETCH', 500),
     },
     bullmq: {
       driver: 'bullmq' as const,

@@ -131,7 +131,7 @@ export type QueueConnectionConfig =
        */
       lease?: number
       /**
-       * Jobs a worker may reserve ahead of its free slots (default 100): it claims them in one
+       * Jobs a worker may reserve ahead of its free slots (default 500): it claims them in one
        * statement, and holds about 50 ms of work ahead, so slow jobs are not hoarded. 0 claims
        * only for free slots. A job counts as an attempt once it starts, so jobs a killed worker
        * held but never started run again without using up a try.
@@ -314,7 +314,7 @@ export function defaultConfig(env: Env): HeraldConfig {
       default: env.string('QUEUE_CONNECTION', 'database'),
       connections: {
         sync: { driver: 'sync' },
-        database: { driver: 'database', table: 'jobs', queue: 'default', lease: env.number('QUEUE_LEASE', 10), prefetch: env.number('QUEUE_PREFETCH', 100) },
+        database: { driver: 'database', table: 'jobs', queue: 'default', lease: env.number('QUEUE_LEASE', 10), prefetch: env.number('QUEUE_PREFETCH', 500) },
         bullmq: {
           driver: 'bullmq',
           url: env.string('REDIS_URL', 'redis://127.0.0.1:6379'),

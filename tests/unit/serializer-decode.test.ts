@@ -211,7 +211,8 @@ function decodesOrFailsClearly(text: string): boolean {
 const keptValue = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
-    fc.jsonValue({ maxDepth: 2 }),
+    // As JSON carries them: fast-check's JSON values include -0, which JSON itself writes as 0.
+    fc.jsonValue({ maxDepth: 2 }).map((json) => JSON.parse(JSON.stringify(json)) as unknown),
     fc.date({ noInvalidDate: true }),
     fc.bigInt(),
     fc.array(fc.oneof(tie('value'), fc.constant(undefined)), { maxLength: 4 }),

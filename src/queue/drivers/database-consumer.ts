@@ -153,7 +153,9 @@ export class BatchConsumer {
         continue
       }
       if (options.stopWhenEmpty) {
-        if (this.inHand > 0) {
+        // An outcome written while the claim ran (a release) may have been invisible to it:
+        // only a claim that began after the last settled job says "empty".
+        if (this.inHand > 0 || this.sleepers.wakes !== wakes) {
           // A settled job wakes us (a release may be due at once).
           if (this.sleepers.wakes === wakes) await this.sleepers.sleep(cap, stop)
           continue
@@ -181,12 +183,18 @@ export class BatchConsumer {
     return []
   }
 
-  /** How many jobs to claim now: 0 while the buffer covers the free slots and half the look-ahead. */
+  /**
+   * How many jobs to claim now: what the free slots and the look-ahead lack, once that is a
+   * quarter of the look-ahead or more (a claim is in flight while the buffer still feeds the
+   * slots, and its size follows the rate times its own round trip); 0 while the buffer covers
+   * the free slots and the rest is too little to be worth a claim.
+   */
   private wanted(): number {
     const free = Math.max(0, Math.max(1, this.run.options.concurrency) - this.running)
     const ahead = Math.min(this.prefetch, Math.floor((this.rate * AHEAD_MS) / 1000))
-    if (this.buffer.length >= free && this.buffer.length > ahead / 2) return 0
-    return Math.max(0, free + ahead - this.buffer.length)
+    const missing = Math.max(0, free + ahead - this.buffer.length)
+    if (this.buffer.length >= free && missing < Math.max(1, Math.ceil(ahead / 4))) return 0
+    return missing
   }
 
   private async slot(): Promise<void> {

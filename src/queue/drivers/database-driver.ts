@@ -21,7 +21,7 @@ import { isMissingColumnError, prepared, retryTransient, type Dialect, type Prep
 type DatabaseQueueConfig = Extract<QueueConnectionConfig, { driver: 'database' }>
 
 /** Jobs reserved ahead of the free slots at most, unless the connection sets `prefetch`. */
-const DEFAULT_PREFETCH = 100
+const DEFAULT_PREFETCH = 500
 
 /** Rows a raw statement changed, per driver (pg: rowCount; mysql2: affectedRows; better-sqlite3: changes). */
 function affected(result: unknown, dialect: Dialect): number {
