@@ -61,6 +61,9 @@
  *    PostgreSQL's CPU from /proc/<pid>/stat (utime + stime): of the backends connected to the
  *    contender's database (its polling and LISTEN), and of every postgres process (includes
  *    anything else using the server, e.g. tests running at the same time).
+ * 5. NOTIFY cost (Herald only): its push statement against the same INSERT without the
+ *    `pg_notify`, alternating rounds of 500 awaited pushes with a client LISTENing (target: the
+ *    NOTIFY costs a push at most 10%).
  * Every step checks that exactly N (resp. the latency count) distinct jobs ran, none twice,
  * none failed, and that none is left in the queue once the worker stopped (Herald and
  * graphile-worker delete finished jobs; pg-boss keeps them as `completed`). A step that fails
@@ -81,6 +84,7 @@ import pg from 'pg'
 import type { Runner, TaskList, WorkerUtils } from 'graphile-worker'
 import type { Job as BossJob, PgBoss } from 'pg-boss'
 import type { DatabaseConfig } from '../src/index.ts'
+import { BatchStatements } from '../src/queue/drivers/database-batch-statements.ts'
 import { BenchChild, serveParent, withTimeout } from './support/child-rpc.ts'
 import { PG } from './support/services.ts'
 
@@ -820,6 +824,57 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
+/** Pushes per round, and rounds, of the NOTIFY cost step. */
+const NOTIFY_ROUND = 500
+const NOTIFY_ROUNDS = 10
+
+/**
+ * 5. What the NOTIFY costs a push: Herald's push statement (the INSERT and its `pg_notify` in
+ * one round trip) against the same INSERT without it, on Herald's database, one statement
+ * awaited after the other, with a client LISTENing on the channel as an idle worker would.
+ * Rounds of NOTIFY_ROUND pushes alternate between the two (the order swapped every round);
+ * the cost is the ratio of the median round times, minus 1.
+ */
+async function notifyCostStep(db: ContenderDatabase): Promise<{ notify: number; plain: number; costPercent: number }> {
+  const numbered = (sql: string) => {
+    let n = 0
+    return sql.replace(/\?/g, () => `$${++n}`)
+  }
+  const push = new BatchStatements('"jobs"', 'pgsql').pgPush
+  const withNotify = numbered(push)
+  const without = numbered(push.replace(", pg_notify(?, '')", ''))
+  if (without === withNotify) throw new Error('the push statement has no pg_notify to leave out')
+  const channel = 'herald:jobs:notify-cost'
+  const pusher = new pg.Client({ ...PG, database: db.name })
+  const listener = new pg.Client({ ...PG, database: db.name })
+  for (const client of [pusher, listener]) client.on('error', () => undefined)
+  await pusher.connect()
+  await listener.connect()
+  try {
+    await listener.query(`listen ${quoteIdent(channel)}`)
+    const round = async (notify: boolean): Promise<number> => {
+      const started = performance.now()
+      for (let i = 0; i < NOTIFY_ROUND; i++) {
+        const now = Date.now()
+        const values = notify ? ['notify-cost', '{}', now, now, channel] : ['notify-cost', '{}', now, now]
+        await pusher.query({ name: notify ? 'notify' : 'plain', text: notify ? withNotify : without, values })
+      }
+      return performance.now() - started
+    }
+    const times = { notify: [] as number[], plain: [] as number[] }
+    for (let r = 0; r < NOTIFY_ROUNDS; r++) {
+      for (const notify of r % 2 === 0 ? [true, false] : [false, true]) times[notify ? 'notify' : 'plain'].push(await round(notify))
+    }
+    await pusher.query(`delete from jobs where queue = 'notify-cost'`)
+    const notify = percentile(times.notify, 50)
+    const plain = percentile(times.plain, 50)
+    return { notify: (NOTIFY_ROUND * 1000) / notify, plain: (NOTIFY_ROUND * 1000) / plain, costPercent: (notify / plain - 1) * 100 }
+  } finally {
+    await pusher.end().catch(() => undefined)
+    await listener.end().catch(() => undefined)
+  }
+}
+
 interface LatencyResult {
   p50: number
   p99: number
@@ -1048,6 +1103,7 @@ async function main(): Promise<void> {
   const figures = Object.fromEntries(CONTENDERS.map((c) => [c.id, {}])) as Figures
   const errors: StepError[] = []
   const details: Record<string, unknown> = {}
+  let notifyCost: { notify: number; plain: number; costPercent: number } | null = null
 
   let interrupted = false
   let cleaning: Promise<void> | null = null
@@ -1140,6 +1196,18 @@ async function main(): Promise<void> {
         record(db, 'latency', error)
       }
     }
+    const herald = ready.find((db) => db.spec.id === 'herald')
+    if (herald !== undefined) {
+      progress('NOTIFY cost per push:')
+      try {
+        notifyCost = await notifyCostStep(herald)
+        details.notifyCost = notifyCost
+        progress(`  ${fmt(notifyCost.notify, 'jobs/s')} with NOTIFY, ${fmt(notifyCost.plain, 'jobs/s')} without: ${notifyCost.costPercent.toFixed(1)}% more per push`)
+      } catch (error) {
+        progress(`  ERROR ${firstLine(error)}`)
+        errors.push({ contender: 'herald', step: 'enqueue', message: `NOTIFY cost: ${firstLine(error)}` })
+      }
+    }
   } finally {
     await cleanup()
     process.off('SIGINT', onSignal)
@@ -1148,6 +1216,16 @@ async function main(): Promise<void> {
 
   const rows = buildRows(selected, figures, errors)
   const targets = buildTargets(figures, rows)
+  if (notifyCost !== null) {
+    targets.push({
+      target: 'NOTIFY costs a push <= 10%',
+      herald: notifyCost.costPercent,
+      reference: 10,
+      referenceLabel: `limit; ${fmt(notifyCost.notify, 'jobs/s')} with, ${fmt(notifyCost.plain, 'jobs/s')} without`,
+      unit: '%',
+      met: notifyCost.costPercent <= 10,
+    })
+  }
   const label = (id: ContenderId) => CONTENDERS.find((c) => c.id === id)!.label
   const header = ['scenario', ...selected.map((c) => c.label), 'best peer', 'Herald / best']
   const cells = rows.map((r) => [

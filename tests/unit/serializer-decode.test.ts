@@ -211,12 +211,17 @@ function decodesOrFailsClearly(text: string): boolean {
 const keptValue = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
-    // As JSON carries them: fast-check's JSON values include -0, which JSON itself writes as 0.
-    fc.jsonValue({ maxDepth: 2 }).map((json) => JSON.parse(JSON.stringify(json)) as unknown),
+    // As JSON carries them (fast-check's JSON values include -0, which JSON itself writes as 0),
+    // and without "__proto__" keys, which the serializer refuses (see the decode tests above).
+    fc.jsonValue({ maxDepth: 2 }).map((json) => JSON.parse(JSON.stringify(json), (key, value: unknown) => (key === '__proto__' ? undefined : value)) as unknown),
     fc.date({ noInvalidDate: true }),
     fc.bigInt(),
     fc.array(fc.oneof(tie('value'), fc.constant(undefined)), { maxLength: 4 }),
-    fc.dictionary(fc.string(), tie('value'), { maxKeys: 4 }),
+    fc.dictionary(
+      fc.string().filter((key) => key !== '__proto__'),
+      tie('value'),
+      { maxKeys: 4 },
+    ),
     fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 3 }).map((entries) => new Map(entries)),
     fc.array(tie('value'), { maxLength: 3 }).map((items) => new Set(items)),
     fc.integer().map((id) => new OrderPlaced(new Order(id))),
