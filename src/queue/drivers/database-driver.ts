@@ -5,7 +5,7 @@ import { explainMissingTable } from '../../database/missing-table.ts'
 import { UserError } from '../../foundation/errors.ts'
 import type { QueueConnectionConfig } from '../../foundation/config.ts'
 import { isConnectionError, ServiceUnreachableError } from '../../foundation/service-errors.ts'
-import type { ConsumeOptions, JobOutcome, PushOptions, QueueDriver } from '../driver.ts'
+import type { ConsumeOptions, PushOptions, QueueDriver } from '../driver.ts'
 import type { QueueManager } from '../queue-manager.ts'
 import { DEFAULT_RECONNECT_POLICY, ReconnectTracker, type ReconnectPolicy } from '../reconnect.ts'
 import { BatchStatements, type BatchRow, type SettleBatch } from './database-batch-statements.ts'
@@ -16,33 +16,12 @@ import { channelFor, listen, type PgClient, type RawConnections } from './databa
 import { PushBatcher, type PushRow } from './database-pushes.ts'
 import { LapseWatch, type ReservedRow } from './database-reclaim.ts'
 import { Sleepers } from './database-sleepers.ts'
-import { isMissingColumnError, prepared, retryTransient, type Dialect, type Prepared } from './database-statements.ts'
+import { affected, byId, isMissingColumnError, prepared, retryTransient, rowsOf, type Dialect, type Prepared } from './database-statements.ts'
 
 type DatabaseQueueConfig = Extract<QueueConnectionConfig, { driver: 'database' }>
 
 /** Jobs reserved ahead of the free slots at most, unless the connection sets `prefetch`. */
 const DEFAULT_PREFETCH = 500
-
-/** Rows a raw statement changed, per driver (pg: rowCount; mysql2: affectedRows; better-sqlite3: changes). */
-function affected(result: unknown, dialect: Dialect): number {
-  if (dialect === 'pgsql') return (result as { rowCount: number | null }).rowCount ?? 0
-  if (dialect === 'mysql') return (result as [{ affectedRows: number }])[0].affectedRows
-  return (result as { changes?: number }).changes ?? 0
-}
-
-/** The rows of a raw SELECT, per driver. */
-function rowsOf(result: unknown, dialect: Dialect): Array<{ id: number | string }> {
-  if (dialect === 'pgsql') return (result as { rows: Array<{ id: number | string }> }).rows
-  if (dialect === 'mysql') return (result as [Array<{ id: number | string }>])[0]
-  return result as Array<{ id: number | string }>
-}
-
-/** Rows in id order (ids may be bigint strings). */
-function byId(a: { id: number | string }, b: { id: number | string }): number {
-  const x = BigInt(a.id)
-  const y = BigInt(b.id)
-  return x < y ? -1 : x > y ? 1 : 0
-}
 
 /**
  * The database queue (Laravel's `database` driver) on knex: SQLite, PostgreSQL, MySQL/MariaDB.

@@ -45,3 +45,24 @@ export async function retryTransient<T>(fn: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+/** Rows a raw statement changed, per driver (pg: rowCount; mysql2: affectedRows; better-sqlite3: changes). */
+export function affected(result: unknown, dialect: Dialect): number {
+  if (dialect === 'pgsql') return (result as { rowCount: number | null }).rowCount ?? 0
+  if (dialect === 'mysql') return (result as [{ affectedRows: number }])[0].affectedRows
+  return (result as { changes?: number }).changes ?? 0
+}
+
+/** The rows of a raw SELECT, per driver. */
+export function rowsOf(result: unknown, dialect: Dialect): Array<{ id: number | string }> {
+  if (dialect === 'pgsql') return (result as { rows: Array<{ id: number | string }> }).rows
+  if (dialect === 'mysql') return (result as [Array<{ id: number | string }>])[0]
+  return result as Array<{ id: number | string }>
+}
+
+/** Rows in id order (ids may be bigint strings). */
+export function byId(a: { id: number | string }, b: { id: number | string }): number {
+  const x = BigInt(a.id)
+  const y = BigInt(b.id)
+  return x < y ? -1 : x > y ? 1 : 0
+}
