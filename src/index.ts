@@ -27,7 +27,7 @@ export {
   type EventMiddleware,
 } from './events/dispatcher.ts'
 export { currentEventContext, withEventContext, type EventContext } from './events/event-context.ts'
-export { ulid } from './support/ulid.ts'
+export { ulid } from './foundation/ulid.ts'
 export { createRedactor, normalizeKey, REDACTED, type RedactRule, type Redactor, type RedactorOptions } from './events/redaction.ts'
 export {
   EventStore,
@@ -90,7 +90,7 @@ export type { JobHookCallback, JobHookName, JobHookPayloads } from './queue/job-
 export type { JobReport, JobStarting } from './queue/worker.ts'
 export type { QueueDriver, DeliveredJob, JobOutcome, PushOptions, ConsumeOptions } from './queue/driver.ts'
 export { jobDisplayName, type JobEnvelope } from './queue/envelope.ts'
-export { PayloadDecodeError } from './queue/payload-decode-error.ts'
+export { PayloadDecodeError } from './foundation/payload-decode-error.ts'
 export { MemoryFailedJobStore, type FailedJob, type FailedJobStore } from './queue/failed-job-store.ts'
 export type { InteractsWithQueue } from './events/contracts.ts'
 export { Migrator, createMigrator, type MigrationRun, type MigrationStatus } from './database/migrator.ts'

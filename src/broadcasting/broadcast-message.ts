@@ -1,6 +1,7 @@
 import type { BroadcastOptions } from '../events/contracts.ts'
 import { Channel } from './channels.ts'
 import type { BroadcastMessage } from './contracts.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 /** Properties that configure the broadcast rather than describe the event: never in the payload. */
 const OPTION_KEYS: ReadonlySet<string> = new Set(['broadcastQueue'])
@@ -24,7 +25,7 @@ export function jsonSafe(eventName: string, value: unknown): Record<string, unkn
     text = JSON.stringify(value, jsonReplacer)
   } catch (error) {
     throw new TypeError(
-      `The broadcast payload of "${eventName}" cannot be turned into JSON (${error instanceof Error ? error.message : String(error)}): return plain data from broadcastWith().`,
+      `The broadcast payload of "${eventName}" cannot be turned into JSON (${errorMessage(error)}): return plain data from broadcastWith().`,
     )
   }
   const parsed: unknown = text === undefined ? {} : JSON.parse(text)

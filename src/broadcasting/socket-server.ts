@@ -10,6 +10,7 @@ import type { BroadcastDelivery, BroadcastMessage, UserResolver } from './contra
 import { defaultUserResolver } from './default-user-resolver.ts'
 import { PresenceRoster, type EchoIo, type EchoSocket } from './presence-roster.ts'
 import { checkClientData, readChannel, readClientEvent, resolveLimits, tooManyChannels, tooManySubscribes, type Refusal } from './socket-limits.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 export interface EchoServerOptions {
   /** The HTTP server socket.io attaches to (the express kernel's); `close()` closes it too. */
@@ -231,7 +232,7 @@ export class EchoServer implements BroadcastDelivery {
       }
       return verdict
     } catch (error) {
-      this.logger.error(`Authorizing "${channel}" for socket ${socket.id} failed: ${describe(error)}. Check the user resolver and the Broadcast.channel callback for it.`)
+      this.logger.error(`Authorizing "${channel}" for socket ${socket.id} failed: ${errorMessage(error)}. Check the user resolver and the Broadcast.channel callback for it.`)
       return 'error'
     }
   }
@@ -263,14 +264,14 @@ export class EchoServer implements BroadcastDelivery {
       socket.to(channel).emit(event, channel, data)
     } catch (error) {
       // socket.io runs this handler on a tick of its own: a throw here would end the process.
-      this.logger.error(`Forwarding "${event}" on "${channel}" from socket ${socket.id} failed: ${describe(error)}`)
+      this.logger.error(`Forwarding "${event}" on "${channel}" from socket ${socket.id} failed: ${errorMessage(error)}`)
     }
   }
 
   /** Keeps the handler's promise until it settles, so close() can wait for it and no failure goes unreported. */
   private track(work: Promise<void>, socket: EchoSocket, what: string): void {
     const tracked = work.catch((error: unknown) => {
-      this.logger.error(`socket.io "${what}" from socket ${socket.id} failed: ${describe(error)}`)
+      this.logger.error(`socket.io "${what}" from socket ${socket.id} failed: ${errorMessage(error)}`)
     })
     this.inFlight.add(tracked)
     void tracked.finally(() => this.inFlight.delete(tracked))
@@ -286,8 +287,4 @@ function heldChannels(socket: EchoSocket, pending: ReadonlyMap<string, symbol>):
 
 function isGuarded(channel: string): boolean {
   return channel.startsWith('private-') || channel.startsWith('presence-')
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

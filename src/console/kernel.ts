@@ -7,6 +7,7 @@ import { UserError } from '../foundation/errors.ts'
 import { isConnectionError } from '../foundation/service-errors.ts'
 import { oneLine } from './quote-input.ts'
 import { Output, type OutputStreams } from './output.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 export interface ArtisanOptions {
   cwd?: string
@@ -14,7 +15,6 @@ export interface ArtisanOptions {
   /** Boots the application for commands that need it (tests pass their own). */
   boot?: (cwd: string) => Promise<Application>
 }
-
 
 async function defaultBoot(cwd: string): Promise<Application> {
   // Application code is TypeScript: register the loader now, and only for commands that boot.
@@ -88,7 +88,7 @@ function reportError(error: unknown, output: Output, stackTo: OutputStreams['std
     output.error(oneLine(error.message))
     return 1
   }
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   if (isConnectionError(error)) {
     output.error(`A service is unreachable (${firstLine(message)}): check that it is running and its address in .env.`)
     return 1

@@ -1,5 +1,5 @@
 import { UserError } from '../foundation/errors.ts'
-import { ulidTime } from '../support/ulid.ts'
+import { ulidTime } from '../foundation/ulid.ts'
 import { wholeNumberOption } from './numeric-option.ts'
 import { quoteInput } from './quote-input.ts'
 

@@ -4,6 +4,7 @@ import { basename, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Application } from '../foundation/application.ts'
 import { UserError } from '../foundation/errors.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 /** A migration file: its name (the file name without extension) and where it is. */
 interface MigrationFile {
@@ -107,7 +108,7 @@ export class Migrator {
 
 /** Turns knex's errors into ones that name the migration and the fix. */
 function explain(error: unknown, direction: 'up' | 'down', current: { name: string } | null, directory: string): unknown {
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   const missing = /the following files are missing: (.*)$/.exec(message)
   if (missing) {
     return new UserError(

@@ -5,6 +5,7 @@ import { UserError } from '../foundation/errors.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { eventClassName } from './dispatchable.ts'
 import type { EventClass, EventKey } from './types.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 /** Where discovery looks, as absolute paths. */
 export interface DiscoveryPaths {
@@ -161,7 +162,7 @@ export async function registerDiscovered(
     try {
       dispatcher.listen(events, listener as never)
     } catch (error) {
-      throw new UserError(`${file}: ${error instanceof Error ? error.message : String(error)}`)
+      throw new UserError(`${file}: ${errorMessage(error)}`)
     }
     report.listeners.push({ file, listener, events })
   }
@@ -170,7 +171,7 @@ export async function registerDiscovered(
     try {
       dispatcher.subscribe(subscriber as new () => object)
     } catch (error) {
-      throw new UserError(`${file}: ${error instanceof Error ? error.message : String(error)}`)
+      throw new UserError(`${file}: ${errorMessage(error)}`)
     }
     report.subscribers.push({ file, subscriber })
   }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { afterCommit, inTransaction } from '../database/transactions.ts'
-import { isThenable } from '../support/promises.ts'
-import { ulid } from '../support/ulid.ts'
+import { isThenable } from '../foundation/promises.ts'
+import { ulid } from '../foundation/ulid.ts'
 import { currentEventContext, withEventContext, type EventContext } from './event-context.ts'
 import { FRAMEWORK_CLASS, isShouldBroadcast, isShouldDispatchAfterCommit, isShouldQueue } from './contracts.ts'
 import { Dispatchable, eventClassName } from './dispatchable.ts'
@@ -21,6 +21,7 @@ import type {
   WildcardListenerLike,
   WildcardPattern,
 } from './types.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 /** What `Event.fake()` installs: one guard at the top of the single dispatch path. */
 export interface DispatchInterceptor {
@@ -165,10 +166,6 @@ interface DeferScope {
 const EMPTY: readonly ListenerEntry[] = Object.freeze([])
 
 const silentLogger: DebugLogger = { debug() {} }
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 function displayName(listener: unknown): string {
   if (typeof listener === 'function' && listener.name) return listener.name
@@ -734,7 +731,7 @@ export class Dispatcher {
 
   private aggregate(name: string, failures: Array<{ entry: ListenerEntry; error: unknown }>, event: unknown): AggregateError {
     const list = failures
-      .map(({ entry, error }) => `${label(entry.name, entry.method)} (${describeError(error)})`)
+      .map(({ entry, error }) => `${label(entry.name, entry.method)} (${errorMessage(error)})`)
       .join(', ')
     const count = failures.length === 1 ? '1 listener' : `${failures.length} listeners`
     const message = `${count} failed for event "${name}": ${list}`

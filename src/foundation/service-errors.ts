@@ -1,4 +1,5 @@
 import { UserError } from './errors.ts'
+import { errorMessage } from './error-message.ts'
 
 /**
  * A service Herald talks to (Redis, a database) could not be reached. The message names the
@@ -21,7 +22,7 @@ export class ServiceUnreachableError extends UserError {
 }
 
 function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error)
+  const text = errorMessage(error)
   return text.split('\n', 1)[0]!.trim() || 'no reason given'
 }
 

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express'
 import type { Redis } from 'ioredis'
 import type { Application } from '../foundation/application.ts'
 import { LazyConnections } from '../foundation/lazy-connections.ts'
-import { timeLimit } from '../support/promises.ts'
+import { timeLimit } from '../foundation/promises.ts'
 
 /** How long one check may take before it counts as down. */
 const CHECK_TIMEOUT_MS = 2_000

@@ -22,6 +22,7 @@ import { securityHeaders } from './security-headers.ts'
 import { HttpError, ValidationError } from './http-error.ts'
 import type { RouteRegistrar } from './routes.ts'
 import { ViewFactory } from './views.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 export interface HttpKernelOptions {
   /** The channel authorization callbacks (app/channels.ts), used by the socket server and `/broadcasting/auth`. */
@@ -247,7 +248,7 @@ function errorResponses(app: Application) {
   return (error: unknown, request: Request, response: Response, _next: NextFunction): void => {
     const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500
     if (status >= 500) app.logger.error(`${request.method} ${request.path} failed: ${error instanceof Error ? error.stack : String(error)}`)
-    const message = status >= 500 ? 'Server error.' : error instanceof Error ? error.message : String(error)
+    const message = status >= 500 ? 'Server error.' : errorMessage(error)
     response.status(status)
     if (request.accepts(['json', 'html']) === 'html' && !request.is('json')) {
       response.type('html').send(`<!doctype html><meta charset="utf-8"><title>${status}</title><h1>${status}</h1><p>${escapeHtml(message)}</p>`)

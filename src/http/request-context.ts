@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import { withEventContext } from '../events/event-context.ts'
-import type { EventTracing } from '../events/tracing.ts'
-import { ulid } from '../support/ulid.ts'
+import type { EventTracing } from '../observability/tracing.ts'
+import { ulid } from '../foundation/ulid.ts'
 
 const CORRELATION = /^[\w.:-]{1,128}$/
 

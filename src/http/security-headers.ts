@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { NextFunction, Request, Response } from 'express'
 import helmet, { type HelmetOptions } from 'helmet'
 import { UserError } from '../foundation/errors.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 type Directives = Record<string, unknown>
 
@@ -113,6 +114,6 @@ export function securityHeaders(options: HelmetOptions | false, https: boolean):
     return helmet(securityHeaderOptions(options, https)) as Middleware
   } catch (error) {
     // helmet checks the directives up front: a typo in config is a setting to fix, not a crash.
-    throw new UserError(`config/http.ts \`headers\` is not valid helmet options: ${error instanceof Error ? error.message : String(error)}`)
+    throw new UserError(`config/http.ts \`headers\` is not valid helmet options: ${errorMessage(error)}`)
   }
 }

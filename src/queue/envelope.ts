@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { carriedContext, type CarriedContext } from '../events/event-context.ts'
-import { PayloadDecodeError } from './payload-decode-error.ts'
-import { decodeValue, encodeValue, type EventClassRegistry } from './serializer.ts'
+import { PayloadDecodeError } from '../foundation/payload-decode-error.ts'
+import { decodeValue, encodeValue, type EventClassRegistry } from '../foundation/serializer.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 /**
  * One job, as every driver stores it: JSON, the same for sync, database and BullMQ, so
@@ -97,7 +98,7 @@ export function parseEnvelope(text: string): JobEnvelope {
   try {
     value = JSON.parse(text)
   } catch (error) {
-    throw new PayloadDecodeError(`The job payload is not JSON (${error instanceof Error ? error.message : String(error)}).`)
+    throw new PayloadDecodeError(`The job payload is not JSON (${errorMessage(error)}).`)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new PayloadDecodeError('The job payload is not a Herald job envelope (an object with uuid, job, data.event).')

@@ -1,5 +1,6 @@
 import type { Logger } from '../foundation/logger.ts'
 import type { JobReport, JobStarting } from './worker.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 /** What each hook's callbacks receive. */
 export interface JobHookPayloads {
@@ -50,6 +51,6 @@ export class JobHooks {
   }
 
   private report(hook: JobHookName, error: unknown): void {
-    this.logger().warn(`A Queue.${hook}() callback failed: ${error instanceof Error ? error.message : String(error)}`)
+    this.logger().warn(`A Queue.${hook}() callback failed: ${errorMessage(error)}`)
   }
 }

@@ -2,14 +2,14 @@ import type { BroadcastMessage } from '../broadcasting/contracts.ts'
 import { JOB_CONTEXT } from '../events/contracts.ts'
 import { withEventContext } from '../events/event-context.ts'
 import type { Redactor } from '../events/redaction.ts'
-import { isThenable } from '../support/promises.ts'
+import { isThenable } from '../foundation/promises.ts'
 import type { Logger } from '../foundation/logger.ts'
 import type { DeliveredJob, JobOutcome } from './driver.ts'
 import { decodePayload, parseEnvelope, type JobEnvelope } from './envelope.ts'
 import type { FailedJobStore } from './failed-job-store.ts'
-import { PayloadDecodeError } from './payload-decode-error.ts'
+import { PayloadDecodeError } from '../foundation/payload-decode-error.ts'
 import { RunningJob, type QueuedEventJob } from './running-job.ts'
-import type { EventClassRegistry } from './serializer.ts'
+import type { EventClassRegistry } from '../foundation/serializer.ts'
 
 /** Worker-wide defaults for jobs that do not set their own (`queue:work --tries --backoff --timeout`). */
 export interface JobDefaults {
@@ -50,7 +50,6 @@ export interface JobRunnerContext {
   readonly instrumentJob?: (envelope: JobEnvelope, run: (trace?: unknown) => unknown) => unknown
 }
 
-
 /** A job that failed for good with a reason (no retry), e.g. an unknown listener. */
 export class JobFailedError extends Error {
   override readonly name = 'JobFailedError'
@@ -60,7 +59,6 @@ export class JobFailedError extends Error {
 export class JobTimeoutError extends Error {
   override readonly name = 'JobTimeoutError'
 }
-
 
 type Handler = (event: unknown) => unknown
 

@@ -17,7 +17,7 @@ import type { FailedJob, FailedJobStore } from './failed-job-store.ts'
 import { JobHooks } from './job-hooks.ts'
 import { JobRunner, type JobDefaults, type JobRunnerContext, type QueuedEventJob } from './job-runner.ts'
 import { resolveEventQueueOptions, resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
-import type { EventClassRegistry } from './serializer.ts'
+import type { EventClassRegistry } from '../foundation/serializer.ts'
 
 /** What a driver module exports: `drivers/<name>-driver.ts` is imported only when used. */
 export interface DriverModule {

@@ -1,5 +1,5 @@
 import { JOB_CONTEXT, type JobContext } from '../events/contracts.ts'
-import { isThenable } from '../support/promises.ts'
+import { isThenable } from '../foundation/promises.ts'
 
 /**
  * A queued event's job while a worker dispatches the event: its queued listeners run inside it,

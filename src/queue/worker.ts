@@ -3,6 +3,7 @@ import { jobDisplayName } from './envelope.ts'
 import type { JobDefaults } from './job-runner.ts'
 import type { QueueManager } from './queue-manager.ts'
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './reconnect.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 export interface WorkerOptions {
   readonly connection: string
@@ -52,10 +53,6 @@ export interface WorkerSummary {
   readonly released: number
   /** Why it stopped: signal, empty, max-jobs, max-time, memory. */
   readonly reason: string
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /**
@@ -134,7 +131,7 @@ export class Worker {
         ...starting,
         status,
         ms: performance.now() - start,
-        ...(outcome.kind === 'failed' ? { error: errorText(outcome.error) } : {}),
+        ...(outcome.kind === 'failed' ? { error: errorMessage(outcome.error) } : {}),
       }
       this.options.onJob?.(report)
       if (hooks.after.length > 0) hooks.run('after', report)

@@ -5,7 +5,7 @@ import { EventHandlersServiceProvider } from '../events/handlers/event-handlers-
 import { DatabaseServiceProvider } from '../database/database-service-provider.ts'
 import { QueueServiceProvider } from '../queue/queue-service-provider.ts'
 import { BroadcastServiceProvider } from '../broadcasting/broadcast-service-provider.ts'
-import { ObservabilityServiceProvider } from '../events/observability-service-provider.ts'
+import { ObservabilityServiceProvider } from '../observability/observability-service-provider.ts'
 import { setStaticDispatchTarget } from '../events/dispatchable.ts'
 
 /** The framework's own providers, registered before the application's. */

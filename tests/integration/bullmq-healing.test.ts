@@ -17,7 +17,7 @@ import { Dispatchable, JobRunner, MemoryFailedJobStore, ShouldQueue, createLogge
 import type { JobOutcome } from '../../src/queue/driver.ts'
 import { BullmqDriver } from '../../src/queue/drivers/bullmq-driver.ts'
 import { createEnvelope } from '../../src/queue/envelope.ts'
-import type { EventClassRegistry } from '../../src/queue/serializer.ts'
+import type { EventClassRegistry } from '../../src/foundation/serializer.ts'
 import { copyProject } from '../support/project-copy.ts'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'

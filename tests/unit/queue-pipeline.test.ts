@@ -15,7 +15,7 @@ import {
 } from 'herald'
 import { defaultConfig } from '../../src/foundation/config.ts'
 import { runInTransaction } from '../../src/database/transactions.ts'
-import { decodeValue, encodeValue, PayloadDecodeError, type EventClassRegistry } from '../../src/queue/serializer.ts'
+import { decodeValue, encodeValue, PayloadDecodeError, type EventClassRegistry } from '../../src/foundation/serializer.ts'
 
 class Address {
   constructor(readonly city: string) {}

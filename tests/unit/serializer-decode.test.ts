@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { Dispatchable, Dispatcher, Env, MemoryFailedJobStore, PayloadDecodeError, QueueManager, ShouldQueue, createLogger } from 'herald'
 import { defaultConfig } from '../../src/foundation/config.ts'
 import { decodePayload, parseEnvelope } from '../../src/queue/envelope.ts'
-import { MAX_DEPTH, decodeValue, encodeValue, type EventClassRegistry } from '../../src/queue/serializer.ts'
+import { MAX_DEPTH, decodeValue, encodeValue, type EventClassRegistry } from '../../src/foundation/serializer.ts'
 
 class Order {
   constructor(

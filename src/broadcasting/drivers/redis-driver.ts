@@ -5,6 +5,7 @@ import type { BroadcastConnectionConfig } from '../../foundation/config.ts'
 import { createLogger, type Logger } from '../../foundation/logger.ts'
 import type { BroadcastManager, ClosableServerAdapter } from '../broadcast-manager.ts'
 import type { BroadcastDriver, BroadcastMessage } from '../contracts.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 type RedisConnectionConfig = Extract<BroadcastConnectionConfig, { driver: 'redis' }>
 
@@ -57,7 +58,7 @@ export async function createRedisAdapter(
     await Promise.all([ready(pub), ready(sub)])
   } catch (error) {
     await Promise.all([quit(pub), quit(sub)])
-    throw new Error(`The broadcast Redis adapter cannot reach ${config.url}: ${error instanceof Error ? error.message : String(error)}`)
+    throw new Error(`The broadcast Redis adapter cannot reach ${config.url}: ${errorMessage(error)}`)
   }
   const create = createAdapter(pub, sub, { key: redisKey(config) })
   const opened: Array<{ close(): unknown }> = []

@@ -5,18 +5,15 @@ import type { Output } from '../output.ts'
 import { printStoredEvents } from './event-history.ts'
 import { onDatabase } from '../service-failure.ts'
 import { parseBound, parseNames } from '../stored-event-input.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 const BAR_WIDTH = 30
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 /** A failure or a skip, on a line of its own. */
 function describe(step: ReplayStep, output: Output): string | null {
   const { id, name } = step.stored
-  if (step.outcome === 'failed') return `  ${id} ${name} ${output.paint('FAIL', 'red')}  ${reason(step.error)}`
-  if (step.outcome === 'skipped') return `  ${id} ${name} ${output.paint('SKIP', 'yellow')}  ${reason(step.error)}`
+  if (step.outcome === 'failed') return `  ${id} ${name} ${output.paint('FAIL', 'red')}  ${errorMessage(step.error)}`
+  if (step.outcome === 'skipped') return `  ${id} ${name} ${output.paint('SKIP', 'yellow')}  ${errorMessage(step.error)}`
   return null
 }
 

@@ -2,6 +2,7 @@ import { posix } from 'node:path'
 import { UserError } from '../../foundation/errors.ts'
 import { loadStub, parseFrontMatter, type Stub, type StubName } from './stubs.ts'
 import { resolveTarget } from './target-path.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /** A rendered stub: what to write where. Nothing is on disk yet. */
 export interface RenderedFile {
@@ -38,7 +39,7 @@ export function importSpecifier(fromFile: string, toFile: string): string {
  * the line in the file, and the variables they could have meant.
  */
 function describeError(error: unknown, firstLine: number, context: StubContext): string {
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   const missing = /^"([^"]+)" not defined in .* - (\d+):(\d+)$/.exec(message)
   if (missing) {
     const known = Object.keys(context).sort().join(', ')

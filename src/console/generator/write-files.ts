@@ -5,6 +5,7 @@ import { UserError } from '../../foundation/errors.ts'
 import { clearEventCache } from '../../events/event-cache.ts'
 import type { Output } from '../output.ts'
 import { inspectTarget, type TargetState } from './path-guard.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /** A file to write: its project-relative path (with `/`) and its text. */
 export interface FileToWrite {
@@ -37,7 +38,7 @@ function writeExclusive(path: string, content: string, mode?: number): void {
 }
 
 function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error))
+  return (error as NodeJS.ErrnoException).code ?? (errorMessage(error))
 }
 
 /**

@@ -1,5 +1,6 @@
 import { currentEventContext } from '../event-context.ts'
 import type { Redactor } from '../redaction.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /**
  * One event as the ready-made handlers write it: a log line's JSON, a line of the JSON-lines
@@ -35,7 +36,7 @@ export function toJson(value: unknown): string {
   try {
     return JSON.stringify(value, replacer)
   } catch (error) {
-    return JSON.stringify({ unserializable: error instanceof Error ? error.message : String(error) })
+    return JSON.stringify({ unserializable: errorMessage(error) })
   }
 }
 

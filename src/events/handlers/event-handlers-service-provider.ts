@@ -4,6 +4,7 @@ import type { EventMiddleware } from '../dispatcher.ts'
 import { JsonLinesSubscriber } from './json-lines-subscriber.ts'
 import { LogSubscriber } from './log-subscriber.ts'
 import { WebhookSubscriber } from './webhook-listener.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /**
  * An event's id and correlation id exist only on the dispatcher's instrumented path: with a
@@ -31,7 +32,7 @@ export class EventHandlersServiceProvider extends ServiceProvider {
     if (log) events.subscribe(new LogSubscriber(() => this.app.logger, redact))
     if (jsonLines.path !== null) {
       const path = isAbsolute(jsonLines.path) ? jsonLines.path : this.app.path(jsonLines.path)
-      const report = (error: unknown) => this.app.logger.error(`Events could not be written to ${path}: ${error instanceof Error ? error.message : String(error)}`)
+      const report = (error: unknown) => this.app.logger.error(`Events could not be written to ${path}: ${errorMessage(error)}`)
       const file = new JsonLinesSubscriber(path, redact, { report })
       events.subscribe(file)
       this.app.onShutdown(() => file.close())

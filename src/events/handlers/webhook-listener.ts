@@ -5,6 +5,7 @@ import type { Redactor } from '../redaction.ts'
 import type { RegisteredListener, WildcardPattern } from '../types.ts'
 import { isWildcard } from '../wildcard.ts'
 import { eventDocument, toJson } from './event-document.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /** The name WebhookListener is registered under, so a queue worker finds it by name. */
 export const WEBHOOK_DELIVERY = 'herald.webhook'
@@ -21,7 +22,7 @@ export interface WebhookDelivery {
 
 function reason(error: unknown): string {
   const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : ''
-  return `${error instanceof Error ? error.message : String(error)}${cause}`
+  return `${errorMessage(error)}${cause}`
 }
 
 /**

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis'
 import type { Logger } from '../../foundation/logger.ts'
 import { ServiceUnreachableError, safeAddress } from '../../foundation/service-errors.ts'
 import { reconnectDelay } from '../reconnect.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /**
  * How long a command waits for a connection that is not (yet) up before it fails with a
@@ -45,7 +46,7 @@ export class RedisLink {
     })
     this.redis.on('error', (error: unknown) => {
       this.lastError = error
-      logger.debug(`Redis ${options.label} connection (${this.address}): ${describe(error)}`)
+      logger.debug(`Redis ${options.label} connection (${this.address}): ${errorMessage(error)}`)
     })
     this.redis.on('close', () => {
       const down = this.down
@@ -110,8 +111,4 @@ export class RedisLink {
     }
     this.redis.disconnect()
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -8,6 +8,7 @@ import type { RedisLink } from './bullmq-connection.ts'
 import { HeraldBullWorker, quarantine, undecodableReason } from './bullmq-poison.ts'
 import { type Held, LockRenewer } from './bullmq-locks.ts'
 import { BullmqWakeUp } from './bullmq-wake-up.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /** What a consumer needs from its driver. */
 export interface BullmqConsumerContext {
@@ -82,8 +83,8 @@ export class BullmqConsumer {
       // A lost connection is reported once, by the loop; BullMQ's timers would repeat it.
       worker.on('error', (error) =>
         isConnectionError(error)
-          ? context.logger.debug(`BullMQ worker for queue "${queue}": ${describe(error)}`)
-          : context.logger.error(`BullMQ worker for queue "${queue}": ${describe(error)}`),
+          ? context.logger.debug(`BullMQ worker for queue "${queue}": ${errorMessage(error)}`)
+          : context.logger.error(`BullMQ worker for queue "${queue}": ${errorMessage(error)}`),
       )
       worker.on('stalled', (id) => context.logger.warn(`Job ${id} on queue "${queue}" stalled (its worker died?): delivering it again.`))
       return worker
@@ -137,7 +138,7 @@ export class BullmqConsumer {
         next = fetched.held
       } catch (error) {
         this.fetching = null
-        if (!isConnectionError(error)) this.context.logger.error(`Fetching a BullMQ job failed: ${describe(error)}; trying again.`)
+        if (!isConnectionError(error)) this.context.logger.error(`Fetching a BullMQ job failed: ${errorMessage(error)}; trying again.`)
         await Promise.race([pause(1000), aborted])
         continue
       }
@@ -246,7 +247,7 @@ export class BullmqConsumer {
         // process() never rejects by contract; if it does, the job is left to stalled-job
         // recovery (its lock is no longer renewed) rather than guessed at.
         this.held.delete(current)
-        this.context.logger.error(`Job ${current.job.id} on queue "${current.job.queueName}" was not settled: ${describe(error)}`)
+        this.context.logger.error(`Job ${current.job.id} on queue "${current.job.queueName}" was not settled: ${errorMessage(error)}`)
         return
       } finally {
         this.running--
@@ -260,7 +261,7 @@ export class BullmqConsumer {
         if (await this.removeFinished(current, outcome, error)) continue
         // The job is still active in Redis: once its lock lapses it is delivered again.
         this.context.logger.error(
-          `Could not record the ${outcome.kind} outcome of job ${current.job.id} on queue "${current.job.queueName}": ${describe(error)}`,
+          `Could not record the ${outcome.kind} outcome of job ${current.job.id} on queue "${current.job.queueName}": ${errorMessage(error)}`,
         )
       }
     }
@@ -278,7 +279,7 @@ export class BullmqConsumer {
       this.context.logger.info(`Job ${held.job.id} on queue "${held.job.queueName}" lost its lock while Redis was away: it had finished, so it was removed.`)
       return true
     } catch (removeError) {
-      this.context.logger.warn(`Job ${held.job.id} on queue "${held.job.queueName}" lost its lock while Redis was away and may run again: ${describe(removeError)}`)
+      this.context.logger.warn(`Job ${held.job.id} on queue "${held.job.queueName}" lost its lock while Redis was away and may run again: ${errorMessage(removeError)}`)
       return true
     }
   }
@@ -329,7 +330,7 @@ export class BullmqConsumer {
       }
       return true
     } catch (error) {
-      this.context.logger.error(`Counting BullMQ jobs failed: ${describe(error)}; trying again.`)
+      this.context.logger.error(`Counting BullMQ jobs failed: ${errorMessage(error)}; trying again.`)
       return false
     }
   }
@@ -347,7 +348,7 @@ export class BullmqConsumer {
       try {
         await Promise.race([worker.close(force), pause(3_000)])
       } catch (error) {
-        this.context.logger.error(`Closing the BullMQ worker for queue "${worker.name}" failed: ${describe(error)}`)
+        this.context.logger.error(`Closing the BullMQ worker for queue "${worker.name}" failed: ${errorMessage(error)}`)
       }
     }
     await this.wakeUp.close()
@@ -368,10 +369,6 @@ function delivered({ job }: Held): DeliveredJob {
 
 function reason(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 function pause(ms: number): Promise<void> {

@@ -8,6 +8,7 @@ import type { QueueManager } from '../queue-manager.ts'
 import { DEFAULT_RECONNECT_POLICY } from '../reconnect.ts'
 import { REDIS_CONNECT_TIMEOUT_MS, RedisLink } from './bullmq-connection.ts'
 import { BullmqConsumer } from './bullmq-consumer.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /** A bullmq connection's settings, times in seconds as everywhere in Herald's queue config. */
 export interface BullmqDriverOptions {
@@ -184,7 +185,7 @@ export class BullmqDriver implements QueueDriver {
       try {
         await consumer.done
       } catch (error) {
-        this.logger.error(`A BullMQ consumer of connection "${this.connection}" failed while stopping: ${describe(error)}`)
+        this.logger.error(`A BullMQ consumer of connection "${this.connection}" failed while stopping: ${errorMessage(error)}`)
       }
     }
     // A Queue whose connection never became ready is still starting up, and rejects that
@@ -199,7 +200,7 @@ export class BullmqDriver implements QueueDriver {
         // A Queue still waiting for a Redis that never came would wait forever.
         await Promise.race([queue.close(), pause(2_000)])
       } catch (error) {
-        this.logger.error(`Closing BullMQ queue "${name}" failed: ${describe(error)}`)
+        this.logger.error(`Closing BullMQ queue "${name}" failed: ${errorMessage(error)}`)
       }
     }
     this.queues.clear()
@@ -208,7 +209,7 @@ export class BullmqDriver implements QueueDriver {
       try {
         await link.close()
       } catch (error) {
-        this.logger.error(`Closing a Redis connection of queue connection "${this.connection}" failed: ${describe(error)}`)
+        this.logger.error(`Closing a Redis connection of queue connection "${this.connection}" failed: ${errorMessage(error)}`)
       }
     }
   }
@@ -245,7 +246,7 @@ export class BullmqDriver implements QueueDriver {
       queue = new Queue(name, { connection: this.producerLink().redis, prefix: this.options.prefix })
       // A lost connection reaches the caller of the command as the error naming Redis.
       queue.on('error', (error) =>
-        isConnectionError(error) ? this.logger.debug(`BullMQ queue "${name}": ${describe(error)}`) : this.logger.error(`BullMQ queue "${name}": ${describe(error)}`),
+        isConnectionError(error) ? this.logger.debug(`BullMQ queue "${name}": ${errorMessage(error)}`) : this.logger.error(`BullMQ queue "${name}": ${errorMessage(error)}`),
       )
       this.queues.set(name, queue)
     }
@@ -278,7 +279,7 @@ export class BullmqDriver implements QueueDriver {
         )
       }
     } catch (error) {
-      this.logger.debug(`Could not read Redis's maxmemory-policy: ${describe(error)}`)
+      this.logger.debug(`Could not read Redis's maxmemory-policy: ${errorMessage(error)}`)
     }
   }
 }
@@ -305,10 +306,6 @@ function redactUrl(url: string): string {
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 export function createDriver(name: string, config: QueueConnectionConfig, manager: QueueManager): QueueDriver {

@@ -1,5 +1,6 @@
 import type { Job, Worker } from 'bullmq'
 import type { Logger } from '../../foundation/logger.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /** A job this process holds: BullMQ's job, the lock token it was fetched with, its queue's Worker. */
 export interface Held {
@@ -49,7 +50,7 @@ export class LockRenewer {
         )
       }
     } catch (error) {
-      this.logger.error(`Renewing BullMQ job locks on queue "${worker.name}" failed: ${error instanceof Error ? error.message : String(error)}`)
+      this.logger.error(`Renewing BullMQ job locks on queue "${worker.name}" failed: ${errorMessage(error)}`)
     }
   }
 }

@@ -1,7 +1,8 @@
 import { Job, UnrecoverableError, Worker } from 'bullmq'
 import type { JobJsonRaw } from 'bullmq'
 import type { Logger } from '../../foundation/logger.ts'
-import { PayloadDecodeError } from '../serializer.ts'
+import { PayloadDecodeError } from '../../foundation/serializer.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /** Why a fetched job could not be decoded; only jobs made by HeraldBullWorker.createJob are here. */
 const undecodable = new WeakMap<Job<unknown>, PayloadDecodeError>()
@@ -22,7 +23,7 @@ export class HeraldBullWorker extends Worker<unknown> {
       const raw = typeof data.data === 'string' ? data.data : ''
       // BullMQ's options are what failed (or the data): the job gets none, and is only ever failed.
       const job = new Job<unknown>(this, data.name || 'job', raw, {}, id)
-      undecodable.set(job, new PayloadDecodeError(`BullMQ job "${id}" on queue "${this.name}" cannot be decoded: ${whatFailed(data)} (${describe(error)}).`))
+      undecodable.set(job, new PayloadDecodeError(`BullMQ job "${id}" on queue "${this.name}" cannot be decoded: ${whatFailed(data)} (${errorMessage(error)}).`))
       return job
     }
   }
@@ -50,14 +51,14 @@ export async function quarantine(
   try {
     recorded = await context.quarantine(job.queueName, typeof job.data === 'string' ? job.data : '', reason)
   } catch (error) {
-    context.logger.error(`Could not record undecodable job ${job.id} in failed_jobs: ${describe(error)}`)
+    context.logger.error(`Could not record undecodable job ${job.id} in failed_jobs: ${errorMessage(error)}`)
   }
   warn(`${reason.message} ${recorded ? 'Moved to failed_jobs.' : "Kept in BullMQ's failed set."}`)
   job.opts.removeOnFail = recorded
   try {
     await job.moveToFailed(new UnrecoverableError(reason.message), token, false)
   } catch (error) {
-    context.logger.error(`Could not fail undecodable job ${job.id} on queue "${job.queueName}" in BullMQ: ${describe(error)}`)
+    context.logger.error(`Could not fail undecodable job ${job.id} on queue "${job.queueName}" in BullMQ: ${errorMessage(error)}`)
   }
 }
 
@@ -75,8 +76,4 @@ function parses(text: string | undefined): boolean {
   } catch {
     return false
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

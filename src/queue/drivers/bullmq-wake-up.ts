@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import type { Logger } from '../../foundation/logger.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /**
  * The longest a blocking wait lasts before the queues are asked again anyway, as BullMQ itself
@@ -25,7 +26,7 @@ export class BullmqWakeUp {
     private readonly signal: AbortSignal,
   ) {
     this.blocking = new Redis(url, { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false, lazyConnect: true })
-    this.blocking.on('error', (error) => logger.debug(`BullMQ wake-up connection: ${describe(error)}`))
+    this.blocking.on('error', (error) => logger.debug(`BullMQ wake-up connection: ${errorMessage(error)}`))
   }
 
   /** A delayed job is due at `at` (epoch ms): the wait ends then at the latest. */
@@ -60,7 +61,7 @@ export class BullmqWakeUp {
     })
     this.waking = Promise.race([blocked, stuck])
       .catch((error: unknown) => {
-        if (!this.signal.aborted) this.logger.debug(`Waiting for BullMQ jobs: ${describe(error)}`)
+        if (!this.signal.aborted) this.logger.debug(`Waiting for BullMQ jobs: ${errorMessage(error)}`)
         return pause(100)
       })
       .finally(() => {
@@ -74,14 +75,10 @@ export class BullmqWakeUp {
     try {
       this.blocking.disconnect()
     } catch (error) {
-      this.logger.error(`Closing the BullMQ wake-up connection failed: ${describe(error)}`)
+      this.logger.error(`Closing the BullMQ wake-up connection failed: ${errorMessage(error)}`)
     }
     await this.waking
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 function pause(ms: number): Promise<void> {

@@ -3,6 +3,7 @@ import type { ConsumeOptions } from '../driver.ts'
 import { pause, type ReconnectPolicy, type ReconnectTracker } from '../reconnect.ts'
 import type { LeaseKeeper } from './database-leases.ts'
 import type { LapseWatch } from './database-reclaim.ts'
+import { errorMessage } from '../../foundation/error-message.ts'
 
 /**
  * How the database driver's consumer waits out a lost connection (see DatabaseDriver.consume):
@@ -117,6 +118,6 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 
 }
 
 export function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error)
+  const text = errorMessage(error)
   return text.split('\n', 1)[0]!.trim()
 }

@@ -1,15 +1,15 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context as otelContext, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api'
-import type { JobEnvelope } from '../queue/envelope.ts'
-import type { DispatchRecord, EventMiddleware } from './dispatcher.ts'
-import { whenSettled } from '../support/promises.ts'
-import { currentEventContext, withEventContext } from './event-context.ts'
+import type { DispatchRecord, EventMiddleware } from '../events/dispatcher.ts'
+import { whenSettled } from '../foundation/promises.ts'
+import { currentEventContext, withEventContext, type CarriedContext } from '../events/event-context.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 
 /** Ends `span` once what `run` returns has settled, marking a failure as an error. */
 function endWith(span: Span, run: () => unknown): unknown {
   return whenSettled(run, (error) => {
     if (error !== null) {
       span.recordException(error instanceof Error ? error : String(error))
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) })
     }
     span.end()
   })
@@ -92,14 +92,14 @@ export class EventTracing {
         this.spans.delete(record)
         const span = trace.getSpan(spanContext)
         if (span === undefined) return
-        if (error !== null) span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
+        if (error !== null) span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) })
         span.end()
       },
     }
   }
 
   /** The job runner's wrapper: one span per job, continuing the trace that queued it. */
-  instrumentJob = (envelope: JobEnvelope, run: (trace?: unknown) => unknown): unknown => {
+  instrumentJob = (envelope: TracedJob, run: (trace?: unknown) => unknown): unknown => {
     const parent = contextFromTraceparent(envelope.context?.traceparent)
     const span = this.start(`job ${envelope.displayName}`, SpanKind.CONSUMER, parent, {
       'herald.job.name': envelope.displayName,
@@ -110,4 +110,13 @@ export class EventTracing {
     })
     return endWith(span, () => run(trace.setSpan(parent, span)))
   }
+}
+
+/** What a job's span reads of its envelope (a queue's JobEnvelope is one). */
+export interface TracedJob {
+  readonly uuid: string
+  readonly job: string
+  readonly displayName: string
+  readonly attempts: number
+  readonly context?: CarriedContext
 }

@@ -1,5 +1,5 @@
 import { ServiceProvider } from '../foundation/service-provider.ts'
-import { useTraceparent } from './event-context.ts'
+import { useTraceparent } from '../events/event-context.ts'
 import type { EventMetrics } from './metrics.ts'
 import type { EventTracing } from './tracing.ts'
 
@@ -26,7 +26,18 @@ export class ObservabilityServiceProvider extends ServiceProvider {
     const queue = this.app.bound('queue') ? this.app.make('queue') : null
     if (config.metrics.enabled) {
       const { EventMetrics } = await import('./metrics.ts')
-      const metrics = new EventMetrics(queue)
+      const metrics = new EventMetrics(
+        queue === null
+          ? null
+          : {
+              defaultQueue: () => (queue.settings().driver === 'sync' ? null : { connection: queue.defaultConnection, queue: queue.defaultQueue() }),
+              size: (connection, name) => queue.connection(connection).then((driver) => driver.size(name)),
+            },
+      )
+      if (queue !== null) {
+        queue.jobHooks.add('after', (job) => metrics.jobProcessed(job))
+        queue.jobHooks.add('failing', (job) => metrics.jobFailed(job))
+      }
       this.app.instance('events.metrics', metrics)
       this.undo.push(events.use(metrics.middleware()))
     }

@@ -1,4 +1,5 @@
 import { PayloadDecodeError } from './payload-decode-error.ts'
+import { errorMessage } from './error-message.ts'
 
 /**
  * The job payload serializer: JSON that keeps what JSON drops. Tagged values are objects with
@@ -74,7 +75,7 @@ export function decodeValue(value: unknown, registry: EventClassRegistry, root =
   try {
     return decodeObject(value, registry, 1)
   } catch (error) {
-    const failure = error instanceof Failure ? error : new Failure(messageOf(error))
+    const failure = error instanceof Failure ? error : new Failure(errorMessage(error))
     // A failure of the value as a whole (an unregistered event class) needs no path: the message stays as it was.
     throw new PayloadDecodeError(failure.reason, failure.path.length === 0 ? null : root + shortPath(failure.path.reverse()))
   }
@@ -91,7 +92,7 @@ class Failure {
 }
 
 function failureAt(error: unknown, segment: string): Failure {
-  const failure = error instanceof Failure ? error : new Failure(messageOf(error))
+  const failure = error instanceof Failure ? error : new Failure(errorMessage(error))
   failure.path.push(segment)
   return failure
 }
@@ -100,10 +101,6 @@ function failureAt(error: unknown, segment: string): Failure {
 function shortPath(segments: readonly string[]): string {
   if (segments.length <= 12) return segments.join('')
   return `${segments.slice(0, 6).join('')}...(${segments.length - 12} more)...${segments.slice(-6).join('')}`
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/

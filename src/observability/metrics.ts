@@ -1,7 +1,20 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { QueueManager } from '../queue/queue-manager.ts'
-import { timeLimit, whenSettled } from '../support/promises.ts'
-import type { EventMiddleware } from './dispatcher.ts'
+import { timeLimit, whenSettled } from '../foundation/promises.ts'
+import type { EventMiddleware } from '../events/dispatcher.ts'
+
+/** What the metrics read of the application's queues: where jobs wait, and how many. */
+export interface ObservedQueues {
+  /** The default connection's default queue, or null when it runs jobs in process (sync). */
+  defaultQueue(): { readonly connection: string; readonly queue: string } | null
+  size(connection: string, queue: string): Promise<number>
+}
+
+/** A job as the metrics label it. */
+export interface ObservedJob {
+  readonly connection: string
+  readonly queue: string
+  readonly name: string
+}
 
 /** How long a queue's size may take when Prometheus scrapes before it is left out. */
 const DEPTH_TIMEOUT_MS = 1_000
@@ -23,9 +36,9 @@ export class EventMetrics {
   private readonly processed: Counter<'connection' | 'queue' | 'job' | 'status'>
   private readonly failed: Counter<'connection' | 'queue' | 'job'>
   /** The queues whose depth is reported: each connection's default queue, and every queue a job came from. */
-  private readonly queues = new Map<string, Set<string>>()
+  private readonly watched = new Map<string, Set<string>>()
 
-  constructor(private readonly queue: QueueManager | null) {
+  constructor(private readonly queues: ObservedQueues | null) {
     const registers = [this.registry]
     this.dispatched = new Counter({ name: 'herald_events_dispatched_total', help: 'Events dispatched, by name.', labelNames: ['event'], registers })
     this.duration = new Histogram({
@@ -53,13 +66,17 @@ export class EventMetrics {
         for (const [connection, queue, size] of await metrics.depths()) this.set({ connection, queue }, size)
       },
     })
-    if (queue !== null) {
-      queue.jobHooks.add('after', (job) => {
-        this.watch(job.connection, job.queue)
-        this.processed.inc({ connection: job.connection, queue: job.queue, job: job.name, status: job.status })
-      })
-      queue.jobHooks.add('failing', (job) => this.failed.inc({ connection: job.connection, queue: job.queue, job: job.name }))
-    }
+  }
+
+  /** Counts a job this process ran (a queue's `after` hook). */
+  jobProcessed(job: ObservedJob & { readonly status: string }): void {
+    this.watch(job.connection, job.queue)
+    this.processed.inc({ connection: job.connection, queue: job.queue, job: job.name, status: job.status })
+  }
+
+  /** Counts a job that failed for good (a queue's `failing` hook). */
+  jobFailed(job: ObservedJob): void {
+    this.failed.inc({ connection: job.connection, queue: job.queue, job: job.name })
   }
 
   /** The dispatcher middleware: counts dispatches and times listeners. */
@@ -85,23 +102,21 @@ export class EventMetrics {
   }
 
   private watch(connection: string, queue: string): void {
-    let queues = this.queues.get(connection)
-    if (queues === undefined) this.queues.set(connection, (queues = new Set()))
+    let queues = this.watched.get(connection)
+    if (queues === undefined) this.watched.set(connection, (queues = new Set()))
     queues.add(queue)
   }
 
   private async depths(): Promise<Array<[string, string, number]>> {
-    const manager = this.queue
-    if (manager === null) return []
-    if (manager.settings().driver !== 'sync') this.watch(manager.defaultConnection, manager.defaultQueue())
+    const source = this.queues
+    if (source === null) return []
+    const home = source.defaultQueue()
+    if (home !== null) this.watch(home.connection, home.queue)
     const sizes = await Promise.all(
-      [...this.queues].flatMap(([connection, queues]) =>
+      [...this.watched].flatMap(([connection, queues]) =>
         [...queues].map(async (queue): Promise<[string, string, number] | null> => {
           try {
-            const size = await timeLimit(
-              manager.connection(connection).then((driver) => driver.size(queue)),
-              DEPTH_TIMEOUT_MS,
-            )
+            const size = await timeLimit(source.size(connection, queue), DEPTH_TIMEOUT_MS)
             return [connection, queue, size]
           } catch {
             // A connection that is down is left out of this scrape; /health says it is down.
