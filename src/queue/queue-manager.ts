@@ -70,7 +70,6 @@ export class QueueManager implements QueuedListenerGateway {
   /** `Queue.before/after/failing` callbacks, run by this process's workers around each job. */
   readonly jobHooks: JobHooks
   private jobInstrument: JobRunnerContext['instrumentJob'] | null = null
-  private readonly resolvedListeners = new Map<string, { listener: Function; method: string }>()
   /**
    * The queued events this process's workers are dispatching now, each with its job: a queued
    * listener of one runs in that job instead of being queued again. Keyed by the decoded event
@@ -324,20 +323,10 @@ export class QueueManager implements QueuedListenerGateway {
     return driver.push(JSON.stringify(envelope), { queue, delay, priority })
   }
 
-  /** The queued listener registered under `name`: looked up once per name, then remembered (a worker asks for every job). */
+  /** The queued listener registered under `name`, as the dispatcher's registry knows it (a worker asks for every job). */
   private resolveListener(name: string): { listener: Function; method: string } | undefined {
-    const known = this.resolvedListeners.get(name)
-    if (known !== undefined) return known
-    for (const listeners of this.deps.events.getListeners().values()) {
-      for (const registered of listeners) {
-        if (registered.queued && registered.name === name) {
-          const found = { listener: registered.listener as Function, method: registered.method ?? 'handle' }
-          this.resolvedListeners.set(name, found)
-          return found
-        }
-      }
-    }
-    return undefined
+    const registered = this.deps.events.queuedListener(name)
+    return registered === undefined ? undefined : { listener: registered.listener as Function, method: registered.method ?? 'handle' }
   }
 
   private async open(name: string): Promise<QueueDriver> {
