@@ -29,17 +29,13 @@ export {
 export { currentEventContext, withEventContext, type EventContext } from './events/event-context.ts'
 export { ulid } from './foundation/ulid.ts'
 export { createRedactor, normalizeKey, REDACTED, type RedactRule, type Redactor, type RedactorOptions } from './events/redaction.ts'
-export {
-  EventStore,
-  type StoredEvent,
-  type StreamEvent,
-  type AppendResult,
-  type ExpectedVersion,
-  type StoredEventFilter,
-} from './events/store/event-store.ts'
+export { EventStore } from './events/store/event-store.ts'
+export type { StoredEvent } from './events/store/stored-events-table.ts'
+export type { StoredEventFilter } from './events/store/dispatch-log.ts'
+export type { StreamEvent, AppendResult, ExpectedVersion } from './events/store/event-streams.ts'
 export { ConcurrencyError } from './events/store/concurrency-error.ts'
 export { EventReplayer, type ReplayOptions, type ReplayStep, type ReplaySummary } from './events/store/event-replayer.ts'
-export { AggregateRoot } from './support/aggregate-root.ts'
+export { AggregateRoot } from './events/store/aggregate-root.ts'
 export {
   ShouldQueue,
   ShouldBroadcast,

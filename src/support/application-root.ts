@@ -7,6 +7,7 @@ import { QueueServiceProvider } from '../queue/queue-service-provider.ts'
 import { BroadcastServiceProvider } from '../broadcasting/broadcast-service-provider.ts'
 import { ObservabilityServiceProvider } from '../observability/observability-service-provider.ts'
 import { setStaticDispatchTarget } from '../events/dispatchable.ts'
+import { setAggregateStoreLocator } from '../events/store/aggregate-root.ts'
 
 /** The framework's own providers, registered before the application's. */
 export const frameworkProviders: ServiceProviderClass[] = [
@@ -55,3 +56,4 @@ export async function bootApplication(options: ApplicationOptions = {}): Promise
 }
 
 setStaticDispatchTarget(() => facadeRoot().make('events'))
+setAggregateStoreLocator(() => facadeRoot().make('events.store'))

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../../events/store/event-store.ts'
+import type { StoredEvent } from '../../events/store/stored-events-table.ts'
 import type { CommandHandler } from '../command.ts'
 import type { Output } from '../output.ts'
 import { onDatabase } from '../service-failure.ts'

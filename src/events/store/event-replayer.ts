@@ -1,6 +1,8 @@
 import type { Dispatcher } from '../dispatcher.ts'
 import { withEventContext } from '../event-context.ts'
-import type { EventStore, StoredEvent, StoredEventFilter } from './event-store.ts'
+import type { StoredEventFilter } from './dispatch-log.ts'
+import type { EventStore } from './event-store.ts'
+import type { StoredEvent } from './stored-events-table.ts'
 
 /** Which stored events to replay, and to which listener. */
 export interface ReplayOptions extends Pick<StoredEventFilter, 'from' | 'to' | 'events'> {

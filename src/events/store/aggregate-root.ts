@@ -1,11 +1,20 @@
-import { eventClassName } from '../events/dispatchable.ts'
-import { routedMethodName } from '../events/listener.ts'
-import type { EventStore } from '../events/store/event-store.ts'
-import { facadeRoot } from './application-root.ts'
+import { eventClassName } from '../dispatchable.ts'
+import { routedMethodName } from '../listener.ts'
+import type { EventStore } from './event-store.ts'
+
+let storeLocator: (() => EventStore) | null = null
+
+/** @internal The facade root installs its store here so `Account.retrieve(id)` needs no store argument. */
+export function setAggregateStoreLocator(locate: () => EventStore): void {
+  storeLocator = locate
+}
 
 /** The application's store, as the facades see it. */
 function defaultStore(): EventStore {
-  return facadeRoot().make('events.store')
+  if (storeLocator === null) {
+    throw new Error('No event store for AggregateRoot.retrieve() or persist(): pass one, or import from "herald" so the facades are set up.')
+  }
+  return storeLocator()
 }
 
 /** `applyOrderPlaced` for OrderPlaced, `applyOrderShipped` for `static eventName = 'order.shipped'`. */
