@@ -1,5 +1,4 @@
 import { LazyConnections } from '../foundation/lazy-connections.ts'
-import type { ServerOptions } from 'socket.io'
 import { isShouldBroadcastNow } from '../events/contracts.ts'
 import { currentEventContext } from '../events/event-context.ts'
 import type { BroadcastGateway, Dispatcher } from '../events/dispatcher.ts'
@@ -8,20 +7,10 @@ import { UserError } from '../foundation/errors.ts'
 import type { Logger } from '../foundation/logger.ts'
 import { broadcastMessage } from './broadcast-message.ts'
 import type { BroadcastDelivery, BroadcastDriver, BroadcastMessage } from './contracts.ts'
+import type { BroadcastDriverContext, BroadcastDriverModule, ClosableServerAdapter, ServerAdapter } from './driver-context.ts'
 import { excludedSocket } from './socket-context.ts'
 
-/** What socket.io's `io.adapter(...)` takes. */
-export type ServerAdapter = NonNullable<ServerOptions['adapter']>
-
-/** A socket.io adapter whose connections the manager closes at shutdown. */
-export type ClosableServerAdapter = ServerAdapter & { close(): Promise<void> }
-
-/** What a driver module exports: `drivers/<name>-driver.ts` is imported only when used. */
-export interface BroadcastDriverModule {
-  createDriver(name: string, config: BroadcastConnectionConfig, manager: BroadcastManager): BroadcastDriver | Promise<BroadcastDriver>
-  /** The adapter every socket.io server of this connection needs (the redis driver's). */
-  createServerAdapter?(config: BroadcastConnectionConfig, manager: BroadcastManager): Promise<ClosableServerAdapter>
-}
+export type { ServerAdapter } from './driver-context.ts'
 
 const driverModules: Record<BroadcastConnectionConfig['driver'], () => Promise<BroadcastDriverModule>> = {
   socketio: () => import('./drivers/socketio-driver.ts'),
@@ -177,7 +166,7 @@ export class BroadcastManager implements BroadcastGateway, BroadcastDelivery {
     const settings = this.settings(connection)
     const module = await driverModules[settings.driver]()
     if (module.createServerAdapter === undefined) return null
-    const adapter = await module.createServerAdapter(settings, this)
+    const adapter = await module.createServerAdapter(settings, this.driverContext())
     this.adapters.push(adapter)
     return adapter
   }
@@ -229,6 +218,15 @@ export class BroadcastManager implements BroadcastGateway, BroadcastDelivery {
   private async open(name: string): Promise<BroadcastDriver> {
     const settings = this.settings(name)
     const module = await driverModules[settings.driver]()
-    return module.createDriver(name, settings, this)
+    return module.createDriver(name, settings, this.driverContext())
+  }
+
+  /** What a driver gets of this manager: the few members drivers use, never the manager itself. */
+  private driverContext(): BroadcastDriverContext {
+    return {
+      logger: () => this.logger,
+      localServer: () => this.localServer,
+      key: () => this.key,
+    }
   }
 }

@@ -1,3 +1,7 @@
+import type { DatabaseManager } from '../database/database-manager.ts'
+import type { QueueConnectionConfig } from '../foundation/config.ts'
+import type { Logger } from '../foundation/logger.ts'
+import type { FailedJobStore } from './failed-job-store.ts'
 import type { ReconnectPolicy } from './reconnect.ts'
 
 /**
@@ -73,4 +77,30 @@ export interface QueueDriver {
   consume(options: ConsumeOptions): Promise<void>
   /** Releases connections. Idempotent. */
   close(): Promise<void>
+}
+
+/** The job pipeline of one connection, as a driver that runs jobs itself (sync) uses it. */
+export interface JobProcessor {
+  /** Runs one delivered job; never rejects. */
+  process(job: DeliveredJob, shutdown?: AbortSignal): Promise<JobOutcome>
+}
+
+/**
+ * What the queue manager hands a driver: the few things drivers use, never the manager itself.
+ * The functions are called when the driver needs them: the database opens on first use.
+ */
+export interface QueueDriverContext {
+  /** The application's logger. */
+  readonly logger: Logger
+  /** The database connections (the database driver's tables live there). */
+  database(): DatabaseManager
+  /** The job pipeline for a connection's jobs. */
+  runner(connection: string): JobProcessor
+  /** Where jobs that failed for good are written (the bullmq driver's poison jobs). */
+  failedJobs(): Promise<FailedJobStore>
+}
+
+/** What a driver module exports: `drivers/<name>-driver.ts` is imported only when used. */
+export interface DriverModule {
+  createDriver(name: string, config: QueueConnectionConfig, context: QueueDriverContext): QueueDriver | Promise<QueueDriver>
 }

@@ -1,6 +1,23 @@
 import type { Logger } from '../foundation/logger.ts'
-import type { JobReport, JobStarting } from './worker.ts'
 import { errorMessage } from '../foundation/error-message.ts'
+
+/** A job a worker is about to run, as `Queue.before(...)` callbacks see it. */
+export interface JobStarting {
+  readonly connection: string
+  readonly id: string
+  readonly queue: string
+  /** The job's display name: the listener (or event) class. */
+  readonly name: string
+  readonly attempt: number
+  readonly startedAt: Date
+}
+
+/** One line of `queue:work` output; what `Queue.after(...)` and `Queue.failing(...)` callbacks get. */
+export interface JobReport extends JobStarting {
+  readonly status: 'DONE' | 'RELEASED' | 'FAIL'
+  readonly ms: number
+  readonly error?: string
+}
 
 /** What each hook's callbacks receive. */
 export interface JobHookPayloads {

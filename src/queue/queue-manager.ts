@@ -11,18 +11,13 @@ import type { QueueConfig, QueueConnectionConfig } from '../foundation/config.ts
 import { UserError } from '../foundation/errors.ts'
 import { LazyConnections } from '../foundation/lazy-connections.ts'
 import type { Logger } from '../foundation/logger.ts'
-import type { QueueDriver } from './driver.ts'
+import type { DriverModule, QueueDriver, QueueDriverContext } from './driver.ts'
 import { NO_JOB_OPTIONS, createEnvelope, type JobEnvelope } from './envelope.ts'
 import type { FailedJob, FailedJobStore } from './failed-job-store.ts'
 import { JobHooks } from './job-hooks.ts'
 import { JobRunner, type JobDefaults, type JobRunnerContext, type QueuedEventJob } from './job-runner.ts'
 import { resolveEventQueueOptions, resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
 import type { EventClassRegistry } from '../foundation/serializer.ts'
-
-/** What a driver module exports: `drivers/<name>-driver.ts` is imported only when used. */
-export interface DriverModule {
-  createDriver(name: string, config: QueueConnectionConfig, manager: QueueManager): QueueDriver | Promise<QueueDriver>
-}
 
 const driverModules: Record<QueueConnectionConfig['driver'], () => Promise<DriverModule>> = {
   sync: () => import('./drivers/sync-driver.ts'),
@@ -332,6 +327,16 @@ export class QueueManager implements QueuedListenerGateway {
   private async open(name: string): Promise<QueueDriver> {
     const settings = this.settings(name)
     const module = await driverModules[settings.driver]()
-    return module.createDriver(name, settings, this)
+    return module.createDriver(name, settings, this.driverContext())
+  }
+
+  /** What a driver gets of this manager: the few members drivers use, never the manager itself. */
+  private driverContext(): QueueDriverContext {
+    return {
+      logger: this.logger,
+      database: () => this.database(),
+      runner: (connection) => this.runner(connection),
+      failedJobs: () => this.failedJobs(),
+    }
   }
 }

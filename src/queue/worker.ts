@@ -1,9 +1,13 @@
 import type { DeliveredJob, JobOutcome } from './driver.ts'
 import { jobDisplayName } from './envelope.ts'
+import type { JobReport, JobStarting } from './job-hooks.ts'
 import type { JobDefaults } from './job-runner.ts'
 import type { QueueManager } from './queue-manager.ts'
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './reconnect.ts'
 import { errorMessage } from '../foundation/error-message.ts'
+
+/** Re-exported: `queue:work` and tests import them from here. */
+export type { JobReport, JobStarting } from './job-hooks.ts'
 
 export interface WorkerOptions {
   readonly connection: string
@@ -27,24 +31,6 @@ export interface WorkerOptions {
   readonly reconnect?: ReconnectPolicy
   /** One warning line (a lost connection, a reclaimed job), for the worker's output. */
   readonly onWarning?: (message: string) => void
-}
-
-/** A job a worker is about to run, as `Queue.before(...)` callbacks see it. */
-export interface JobStarting {
-  readonly connection: string
-  readonly id: string
-  readonly queue: string
-  /** The job's display name: the listener (or event) class. */
-  readonly name: string
-  readonly attempt: number
-  readonly startedAt: Date
-}
-
-/** One line of `queue:work` output; what `Queue.after(...)` and `Queue.failing(...)` callbacks get. */
-export interface JobReport extends JobStarting {
-  readonly status: 'DONE' | 'RELEASED' | 'FAIL'
-  readonly ms: number
-  readonly error?: string
 }
 
 export interface WorkerSummary {

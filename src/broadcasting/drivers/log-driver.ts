@@ -1,7 +1,7 @@
 import type { BroadcastConnectionConfig } from '../../foundation/config.ts'
 import type { Logger } from '../../foundation/logger.ts'
-import type { BroadcastManager } from '../broadcast-manager.ts'
 import type { BroadcastDriver, BroadcastMessage } from '../contracts.ts'
+import type { BroadcastDriverContext } from '../driver-context.ts'
 
 /** Writes one line per broadcast through the application's logger (level info), Laravel's `log` broadcaster. */
 export class LogDriver implements BroadcastDriver {
@@ -20,6 +20,6 @@ export class LogDriver implements BroadcastDriver {
   async close(): Promise<void> {}
 }
 
-export function createDriver(name: string, _config: BroadcastConnectionConfig, manager: BroadcastManager): BroadcastDriver {
-  return new LogDriver(name, () => manager.logger)
+export function createDriver(name: string, _config: BroadcastConnectionConfig, context: BroadcastDriverContext): BroadcastDriver {
+  return new LogDriver(name, context.logger)
 }

@@ -3,8 +3,8 @@ import { Emitter } from '@socket.io/redis-emitter'
 import { Redis } from 'ioredis'
 import type { BroadcastConnectionConfig } from '../../foundation/config.ts'
 import { createLogger, type Logger } from '../../foundation/logger.ts'
-import type { BroadcastManager, ClosableServerAdapter } from '../broadcast-manager.ts'
 import type { BroadcastDriver, BroadcastMessage } from '../contracts.ts'
+import type { BroadcastDriverContext, ClosableServerAdapter } from '../driver-context.ts'
 import { errorMessage } from '../../foundation/error-message.ts'
 
 type RedisConnectionConfig = Extract<BroadcastConnectionConfig, { driver: 'redis' }>
@@ -118,13 +118,13 @@ export class RedisDriver implements BroadcastDriver {
   constructor(
     readonly connection: string,
     private readonly config: RedisConnectionConfig,
-    private readonly manager: BroadcastManager,
+    private readonly context: BroadcastDriverContext,
   ) {}
 
   async deliver(message: BroadcastMessage): Promise<void> {
-    const server = this.manager.localServer
+    const server = this.context.localServer()
     if (server !== null) return server.deliver(message)
-    const client = (this.client ??= redisClient(this.config, 'emitter', this.manager.logger))
+    const client = (this.client ??= redisClient(this.config, 'emitter', this.context.logger()))
     // The emitter publishes without returning the promise: collect them, to resolve once Redis
     // has taken every message (and to reject when it has not).
     const published: Promise<unknown>[] = []
@@ -154,11 +154,11 @@ export class RedisDriver implements BroadcastDriver {
   }
 }
 
-export function createDriver(name: string, config: BroadcastConnectionConfig, manager: BroadcastManager): BroadcastDriver {
+export function createDriver(name: string, config: BroadcastConnectionConfig, context: BroadcastDriverContext): BroadcastDriver {
   if (config.driver !== 'redis') throw new TypeError(`Connection "${name}" is not a redis connection.`)
-  return new RedisDriver(name, config, manager)
+  return new RedisDriver(name, config, context)
 }
 
-export function createServerAdapter(config: BroadcastConnectionConfig, manager: BroadcastManager): Promise<ClosableServerAdapter> {
-  return createRedisAdapter(config, manager.logger)
+export function createServerAdapter(config: BroadcastConnectionConfig, context: BroadcastDriverContext): Promise<ClosableServerAdapter> {
+  return createRedisAdapter(config, context.logger())
 }

@@ -1,8 +1,8 @@
 import type { BroadcastConnectionConfig } from '../../foundation/config.ts'
 import { UserError } from '../../foundation/errors.ts'
-import type { BroadcastManager } from '../broadcast-manager.ts'
 import { BROADCAST_CONTENT_TYPE, encodeBroadcastRequest, INTERNAL_BROADCAST_PATH, SIGNATURE_HEADER } from '../broadcast-signature.ts'
 import type { BroadcastDriver, BroadcastMessage } from '../contracts.ts'
+import type { BroadcastDriverContext } from '../driver-context.ts'
 
 /** How long a post to the web server may take. */
 const POST_TIMEOUT_MS = 10_000
@@ -18,13 +18,13 @@ export class SocketIoDriver implements BroadcastDriver {
   constructor(
     readonly connection: string,
     serverUrl: string,
-    private readonly manager: BroadcastManager,
+    private readonly context: BroadcastDriverContext,
   ) {
     this.endpoint = new URL(INTERNAL_BROADCAST_PATH, serverUrl).href
   }
 
   async deliver(message: BroadcastMessage): Promise<void> {
-    const server = this.manager.localServer
+    const server = this.context.localServer()
     if (server !== null) return server.deliver(message)
     await this.post(message)
   }
@@ -32,7 +32,7 @@ export class SocketIoDriver implements BroadcastDriver {
   async close(): Promise<void> {}
 
   private async post(message: BroadcastMessage): Promise<void> {
-    const key = this.manager.key
+    const key = this.context.key()
     if (key === null || key === '') {
       throw new UserError(
         'APP_KEY is not set: broadcasting from a process without the socket.io server signs each broadcast with it; set APP_KEY in .env (the same value in every process), e.g. to the output of `openssl rand -base64 32`.',
@@ -59,7 +59,7 @@ export class SocketIoDriver implements BroadcastDriver {
   }
 }
 
-export function createDriver(name: string, config: BroadcastConnectionConfig, manager: BroadcastManager): BroadcastDriver {
+export function createDriver(name: string, config: BroadcastConnectionConfig, context: BroadcastDriverContext): BroadcastDriver {
   if (config.driver !== 'socketio') throw new TypeError(`Connection "${name}" is not a socketio connection.`)
-  return new SocketIoDriver(name, config.url, manager)
+  return new SocketIoDriver(name, config.url, context)
 }

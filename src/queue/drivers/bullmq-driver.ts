@@ -2,9 +2,8 @@ import { Queue } from 'bullmq'
 import type { QueueConnectionConfig } from '../../foundation/config.ts'
 import { createLogger, type Logger } from '../../foundation/logger.ts'
 import { isConnectionError } from '../../foundation/service-errors.ts'
-import type { ConsumeOptions, PushOptions, QueueDriver } from '../driver.ts'
+import type { ConsumeOptions, PushOptions, QueueDriver, QueueDriverContext } from '../driver.ts'
 import type { FailedJobStore } from '../failed-job-store.ts'
-import type { QueueManager } from '../queue-manager.ts'
 import { DEFAULT_RECONNECT_POLICY } from '../reconnect.ts'
 import { REDIS_CONNECT_TIMEOUT_MS, RedisLink } from './bullmq-connection.ts'
 import { BullmqConsumer } from './bullmq-consumer.ts'
@@ -308,15 +307,15 @@ function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
 }
 
-export function createDriver(name: string, config: QueueConnectionConfig, manager: QueueManager): QueueDriver {
+export function createDriver(name: string, config: QueueConnectionConfig, context: QueueDriverContext): QueueDriver {
   if (config.driver !== 'bullmq') throw new Error(`Queue connection "${name}" is not a bullmq connection.`)
   return new BullmqDriver(name, {
-    logger: manager.logger,
+    logger: context.logger,
     url: config.url,
     prefix: config.prefix,
     lockDuration: config.lockDuration,
     stalledInterval: config.stalledInterval,
     priorities: config.priorities ?? false,
-    failedJobs: () => manager.failedJobs(),
+    failedJobs: () => context.failedJobs(),
   })
 }

@@ -5,8 +5,7 @@ import { explainMissingTable } from '../../database/missing-table.ts'
 import { UserError } from '../../foundation/errors.ts'
 import type { QueueConnectionConfig } from '../../foundation/config.ts'
 import { isConnectionError, ServiceUnreachableError } from '../../foundation/service-errors.ts'
-import type { ConsumeOptions, PushOptions, QueueDriver } from '../driver.ts'
-import type { QueueManager } from '../queue-manager.ts'
+import type { ConsumeOptions, PushOptions, QueueDriver, QueueDriverContext } from '../driver.ts'
 import { DEFAULT_RECONNECT_POLICY, ReconnectTracker, type ReconnectPolicy } from '../reconnect.ts'
 import { BatchStatements, type BatchRow, type SettleBatch } from './database-batch-statements.ts'
 import { BatchConsumer, type BatchStore } from './database-consumer.ts'
@@ -394,7 +393,7 @@ export class DatabaseDriver implements QueueDriver {
   }
 }
 
-export function createDriver(name: string, config: QueueConnectionConfig, manager: QueueManager): QueueDriver {
+export function createDriver(name: string, config: QueueConnectionConfig, context: QueueDriverContext): QueueDriver {
   if (config.driver !== 'database') throw new Error(`Queue connection "${name}" is not a database connection.`)
-  return new DatabaseDriver(name, config, manager.database())
+  return new DatabaseDriver(name, config, context.database())
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { QueueConnectionConfig } from '../../foundation/config.ts'
-import type { ConsumeOptions, PushOptions, QueueDriver } from '../driver.ts'
-import type { QueueManager } from '../queue-manager.ts'
+import type { ConsumeOptions, PushOptions, QueueDriver, QueueDriverContext } from '../driver.ts'
 
 /**
  * Runs each job in the pushing process, at once, through the same pipeline as a worker:
@@ -12,12 +11,12 @@ import type { QueueManager } from '../queue-manager.ts'
 export class SyncDriver implements QueueDriver {
   constructor(
     readonly connection: string,
-    private readonly manager: QueueManager,
+    private readonly context: QueueDriverContext,
   ) {}
 
   async push(payload: string, options: PushOptions): Promise<string> {
     const id = randomUUID()
-    const runner = this.manager.runner(this.connection)
+    const runner = this.context.runner(this.connection)
     let current = payload
     for (let attempts = 1; ; attempts++) {
       const outcome = await runner.process({ id, queue: options.queue, payload: current, attempts })
@@ -45,6 +44,6 @@ export class SyncDriver implements QueueDriver {
   async close(): Promise<void> {}
 }
 
-export function createDriver(name: string, _config: QueueConnectionConfig, manager: QueueManager): QueueDriver {
-  return new SyncDriver(name, manager)
+export function createDriver(name: string, _config: QueueConnectionConfig, context: QueueDriverContext): QueueDriver {
+  return new SyncDriver(name, context)
 }
