@@ -10,6 +10,8 @@ export interface CommandContext {
   readonly cwd: string
   /** Boots the application on demand (once), for commands that declare `boots: false`. */
   readonly boot: () => Promise<Application>
+  /** Every command of the console, as the manifest lists them (what `list` shows). */
+  readonly commands: readonly CommandDefinition[]
 }
 
 /** A command module's default export. Resolves to the exit code (default 0). */

@@ -127,7 +127,7 @@ async function runCommand(
   let failed = false
   try {
     const app = definition.boots ? await bootOnce() : null
-    return (await handler({ app, args, options: opts, output, cwd, boot: bootOnce })) ?? 0
+    return (await handler({ app, args, options: opts, output, cwd, boot: bootOnce, commands })) ?? 0
   } catch (error) {
     failed = true
     throw error

@@ -6,7 +6,7 @@ import { Container } from './container.ts'
 import { Env, type EnvSource } from './env.ts'
 import { UserError } from './errors.ts'
 import { createLogger, type Logger } from './logger.ts'
-import type { ServiceProvider, ServiceProviderClass } from './service-provider.ts'
+import type { ProviderLifecycle } from './provider-lifecycle.ts'
 
 export interface ApplicationOptions {
   /** The project root holding app/, config/ and .env. Default: the current directory. */
@@ -18,12 +18,15 @@ export interface ApplicationOptions {
   /** Read config/*.ts. Default true; false uses the framework's defaults only. */
   loadConfig?: boolean
   /** Framework providers, registered before the application's own (config `app.providers`). */
-  providers?: ServiceProviderClass[]
+  providers?: ProviderConstructor[]
   /** Adjusts the loaded config before providers register (tests). */
   configure?: (config: HeraldConfig) => void
 }
 
 type Cleanup = () => void | Promise<void>
+
+/** A provider class, constructed with the application: ServiceProviderClass is one. */
+export type ProviderConstructor = new (app: Application) => ProviderLifecycle
 
 /**
  * The application: environment, typed config, the service container and the providers'
@@ -41,7 +44,7 @@ export class Application extends Container {
   env: Env
   config: ConfigRepository
   logger: Logger
-  private readonly providers: ServiceProvider[] = []
+  private readonly providers: ProviderLifecycle[] = []
   private readonly cleanups: Cleanup[] = []
   private booting: Promise<void> | null = null
   private closing: Promise<void> | null = null
@@ -96,7 +99,9 @@ export class Application extends Container {
     this.options.configure?.(config)
     this.config = new ConfigRepository(config)
     this.logger = createLogger(config.app.logLevel)
-    const appProviders = config.app.providers.map((Provider) => new Provider(this))
+    // Config types its provider classes loosely (it cannot import the Application); they are
+    // constructed with the application as every provider class is.
+    const appProviders = config.app.providers.map((Provider) => new (Provider as ProviderConstructor)(this))
     this.providers.push(...appProviders)
     for (const provider of appProviders) provider.register()
     for (const provider of this.providers) await provider.boot()

@@ -2,7 +2,7 @@ import type { HelmetOptions } from 'helmet'
 import type { Env } from './env.ts'
 import type { LogLevel } from './logger.ts'
 import { defaultOpsConfig, type OpsConfig } from './ops-config.ts'
-import type { ServiceProviderClass } from './service-provider.ts'
+import type { ProviderClass } from './provider-lifecycle.ts'
 
 /** config/app.ts */
 export interface AppConfig {
@@ -18,7 +18,7 @@ export interface AppConfig {
    */
   key: string | null
   /** The application's own providers, booted after the framework's. */
-  providers: ServiceProviderClass[]
+  providers: ProviderClass[]
 }
 
 /** config/http.ts */

@@ -1,4 +1,5 @@
 import type { Application } from './application.ts'
+import type { ProviderLifecycle } from './provider-lifecycle.ts'
 
 /**
  * Service providers wire the application: `register` binds things, synchronously (no other
@@ -7,11 +8,11 @@ import type { Application } from './application.ts'
  *
  * ```ts
  * export default class AppServiceProvider extends ServiceProvider {
- *   boot() { this.app.events.listen('user.*', (name) => log(name)) }
+ *   boot() { this.app.make('events').listen('user.*', (name) => log(name)) }
  * }
  * ```
  */
-export abstract class ServiceProvider {
+export abstract class ServiceProvider implements ProviderLifecycle {
   constructor(protected readonly app: Application) {}
   register(): void {}
   boot(): void | Promise<void> {}

@@ -1,6 +1,5 @@
 import { frameworkVersion } from '../../foundation/framework-root.ts'
 import type { CommandDefinition, CommandHandler } from '../command.ts'
-import { commands } from '../manifest.ts'
 
 const builtins: ReadonlyArray<Pick<CommandDefinition, 'name' | 'description'>> = [
   { name: 'help', description: 'Display help for a command' },
@@ -13,8 +12,11 @@ const globalOptions: ReadonlyArray<[string, string]> = [
   ['-v, --verbose', 'Show the stack trace of an internal error'],
 ]
 
-/** `artisan` and `artisan list`: the commands grouped by namespace, Laravel style. */
-const list: CommandHandler = ({ output }) => {
+/**
+ * `artisan` and `artisan list`: the commands grouped by namespace, Laravel style. The kernel
+ * hands over the manifest's commands, so this module does not import the manifest that loads it.
+ */
+const list: CommandHandler = ({ output, commands }) => {
   // Commands without a namespace first, then each namespace in order, as artisan shows them.
   const key = (name: string) => (name.includes(':') ? `1${name}` : `0${name}`)
   const all = [...commands, ...builtins].sort((a, b) => key(a.name).localeCompare(key(b.name)))
