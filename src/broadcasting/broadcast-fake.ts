@@ -1,6 +1,6 @@
 import { inspect } from 'node:util'
 import { eventClassName } from '../events/dispatchable.ts'
-import { testAssertionError } from '../foundation/assertion.ts'
+import { FakeRecorder, restoreFakes } from '../foundation/fake-recorder.ts'
 import type { BroadcastInterceptor, BroadcastManager, RecordedBroadcast } from './broadcast-manager.ts'
 import { Channel } from './channels.ts'
 
@@ -12,11 +12,9 @@ export type ChannelTarget = Channel | string
 
 export type BroadcastPredicate<E = unknown> = (event: E, broadcast: RecordedBroadcast) => boolean
 
-const active = new Set<BroadcastFake>()
-
 /** Restores every broadcast fake still installed (for a test setup's afterEach). */
 export function restoreAllBroadcastFakes(): void {
-  for (const fake of [...active].reverse()) fake.restore()
+  restoreFakes(BroadcastFake)
 }
 
 function matches(target: BroadcastTarget, record: RecordedBroadcast): boolean {
@@ -50,14 +48,10 @@ function describe(record: RecordedBroadcast): string {
  * fake.assertBroadcast(OrderShipped, new PrivateChannel('orders.1'), (e) => e.orderId === 1)
  * ```
  */
-export class BroadcastFake implements BroadcastInterceptor, Disposable {
-  private readonly records: RecordedBroadcast[] = []
-  private readonly previous: BroadcastInterceptor | null
-
-  constructor(private readonly manager: BroadcastManager) {
-    this.previous = manager.currentInterceptor
-    manager.intercept(this)
-    active.add(this)
+export class BroadcastFake extends FakeRecorder<RecordedBroadcast, BroadcastInterceptor> implements BroadcastInterceptor {
+  constructor(manager: BroadcastManager) {
+    super(manager, { empty: 'Nothing was broadcast.', heading: 'Broadcasts', line: describe })
+    this.install()
   }
 
   /** @internal */
@@ -119,29 +113,5 @@ export class BroadcastFake implements BroadcastInterceptor, Disposable {
   /** Asserts nothing at all was broadcast. */
   assertNothingBroadcast(): void {
     if (this.records.length > 0) this.fail(`Expected nothing to be broadcast, but ${this.records.length} broadcast(s) were made.`)
-  }
-
-  /** Puts the real broadcasting back. Idempotent. */
-  restore(): void {
-    if (!active.delete(this)) return
-    if (this.manager.currentInterceptor !== this) return
-    let previous = this.previous
-    while (previous instanceof BroadcastFake && !active.has(previous)) previous = previous.previous
-    this.manager.intercept(previous)
-  }
-
-  [Symbol.dispose](): void {
-    this.restore()
-  }
-
-  private fail(message: string): never {
-    const list =
-      this.records.length === 0
-        ? 'Nothing was broadcast.'
-        : `Broadcasts (${this.records.length}):\n${this.records
-            .slice(0, 20)
-            .map((record) => `  - ${describe(record)}`)
-            .join('\n')}${this.records.length > 20 ? `\n  … and ${this.records.length - 20} more` : ''}`
-    throw testAssertionError(`${message}\n${list}`)
   }
 }

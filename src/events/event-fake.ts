@@ -1,5 +1,6 @@
-import { testAssertionError } from '../foundation/assertion.ts'
 import { inspect } from 'node:util'
+import { testAssertionError } from '../foundation/assertion.ts'
+import { FakeRecorder, restoreFakes } from '../foundation/fake-recorder.ts'
 import { eventClassName } from './dispatchable.ts'
 import { isWildcard, wildcardMatcher } from './wildcard.ts'
 import type { Dispatcher, DispatchInterceptor } from './dispatcher.ts'
@@ -22,11 +23,9 @@ export interface FakeOptions {
 /** The payload type an assertion's predicate receives for key K. */
 export type FakePayload<K> = K extends EventClass<infer E> ? E : K extends KnownEventName ? EventsList[K] : unknown
 
-const active = new Set<EventFake>()
-
 /** Restores every fake still installed; the test setup calls it after each test. */
 export function restoreAllFakes(): void {
-  for (const fake of [...active].reverse()) fake.restore()
+  restoreFakes(EventFake)
 }
 
 function matcher(key: EventKey): (record: RecordedDispatch) => boolean {
@@ -59,21 +58,22 @@ function show(value: unknown): string {
  * fake.assertDispatched(OrderPlaced, (e) => e.orderId === 1)
  * ```
  */
-export class EventFake implements DispatchInterceptor, Disposable {
-  private readonly records: RecordedDispatch[] = []
+export class EventFake extends FakeRecorder<RecordedDispatch, DispatchInterceptor> implements DispatchInterceptor {
   private readonly only: ((record: RecordedDispatch) => boolean)[] | null
   private readonly except: ((record: RecordedDispatch) => boolean)[]
-  private readonly previous: DispatchInterceptor | null
 
   constructor(
     private readonly dispatcher: Dispatcher,
     options: FakeOptions = {},
   ) {
+    super(dispatcher, {
+      empty: 'No events were dispatched.',
+      heading: 'Dispatched events',
+      line: (record) => `${record.name} ${show(record.event)}${record.faked ? '' : ' (not faked)'}`,
+    })
     this.only = options.only && options.only.length > 0 ? options.only.map(matcher) : null
     this.except = (options.except ?? []).map(matcher)
-    this.previous = dispatcher.currentInterceptor
-    dispatcher.intercept(this)
-    active.add(this)
+    this.install()
   }
 
   /** @internal Called by the dispatcher for every dispatch while installed. */
@@ -157,32 +157,5 @@ export class EventFake implements DispatchInterceptor, Disposable {
     const names = listeners.map((registered) => registered.name).join(', ') || 'none'
     const wanted = typeof listener === 'function' && listener.name ? listener.name : String(listener)
     throw testAssertionError(`Expected "${wanted}" to be listening for "${label(key)}". Its listeners: ${names}.`)
-  }
-
-  /** Puts the dispatcher back as it was before this fake. Idempotent. */
-  restore(): void {
-    if (!active.delete(this)) return
-    if (this.dispatcher.currentInterceptor !== this) return
-    // Skip fakes that were restored out of order: they must not come back.
-    let previous = this.previous
-    while (previous instanceof EventFake && !active.has(previous)) previous = previous.previous
-    this.dispatcher.intercept(previous)
-  }
-
-  [Symbol.dispose](): void {
-    this.restore()
-  }
-
-  private fail(message: string): never {
-    throw testAssertionError(`${message}\n${this.summary()}`)
-  }
-
-  private summary(): string {
-    if (this.records.length === 0) return 'No events were dispatched.'
-    const lines = this.records
-      .slice(0, 20)
-      .map((record) => `  - ${record.name} ${show(record.event)}${record.faked ? '' : ' (not faked)'}`)
-    const more = this.records.length > 20 ? `\n  … and ${this.records.length - 20} more` : ''
-    return `Dispatched events (${this.records.length}):\n${lines.join('\n')}${more}`
   }
 }

@@ -1,10 +1,9 @@
 import { inspect } from 'node:util'
-import { testAssertionError } from '../foundation/assertion.ts'
+import { FakeRecorder, restoreFakes } from '../foundation/fake-recorder.ts'
 import type { PushedJob, PushInterceptor, QueueManager } from './queue-manager.ts'
 
 /** What an assertion names: a listener or event class, or a job's display name. */
 export type PushTarget = Function | string
-
 
 function matches(target: PushTarget, job: PushedJob): boolean {
   return typeof target === 'string' ? job.envelope.displayName === target : job.target === target
@@ -14,11 +13,9 @@ function label(target: PushTarget): string {
   return typeof target === 'string' ? target : target.name
 }
 
-const active = new Set<QueueFake>()
-
 /** Restores every queue fake still installed (the test setup calls it after each test). */
 export function restoreAllQueueFakes(): void {
-  for (const fake of [...active].reverse()) fake.restore()
+  restoreFakes(QueueFake)
 }
 
 /**
@@ -30,29 +27,31 @@ export function restoreAllQueueFakes(): void {
  * queue.assertPushed(SendReceipt, (event: OrderPlaced) => event.orderId === 1)
  * ```
  */
-export class QueueFake implements PushInterceptor, Disposable {
-  private readonly jobs: PushedJob[] = []
-  private readonly previous: PushInterceptor | null
-
-  constructor(private readonly manager: QueueManager) {
-    this.previous = manager.currentInterceptor
-    manager.intercept(this)
-    active.add(this)
+export class QueueFake extends FakeRecorder<PushedJob, PushInterceptor> implements PushInterceptor {
+  constructor(manager: QueueManager) {
+    super(manager, {
+      empty: 'No jobs were pushed.',
+      heading: 'Pushed jobs',
+      line: (job) => `${job.envelope.displayName} on ${job.connection}:${job.queue} ${inspect(job.event, { depth: 2, breakLength: Infinity })}`,
+      // The queue's list never said how many it left out; kept so its messages stay the same.
+      countsLeftOut: false,
+    })
+    this.install()
   }
 
   /** @internal */
   record(job: PushedJob): void {
-    this.jobs.push(job)
+    this.records.push(job)
   }
 
   /** Every job pushed so far, in order. */
   get pushed(): readonly PushedJob[] {
-    return this.jobs
+    return this.records
   }
 
   /** The pushed jobs of a queued listener (or event) that pass `predicate` (given the event). */
   listenersPushed<E = unknown>(target: PushTarget, predicate?: (event: E, job: PushedJob) => boolean): PushedJob[] {
-    return this.jobs.filter((job) => matches(target, job) && (!predicate || predicate(job.event as E, job)))
+    return this.records.filter((job) => matches(target, job) && (!predicate || predicate(job.event as E, job)))
   }
 
   /** Asserts `target` was pushed: at least once, `times` times, or once passing `predicate`. */
@@ -74,42 +73,19 @@ export class QueueFake implements PushInterceptor, Disposable {
     this.fail(`Expected "${label(target)}" to be pushed on queue "${queue}", but it was not.`)
   }
 
+  /** Asserts `target` was not pushed (or that none of its pushes passed `predicate`). */
   assertNotPushed<E = unknown>(target: PushTarget, predicate?: (event: E, job: PushedJob) => boolean): void {
     const count = this.listenersPushed(target, predicate).length
     if (count > 0) this.fail(`Expected "${label(target)}" not to be pushed, but it was pushed ${count} time(s).`)
   }
 
+  /** Asserts no job at all was pushed. */
   assertNothingPushed(): void {
-    if (this.jobs.length > 0) this.fail(`Expected no jobs to be pushed, but ${this.jobs.length} were.`)
+    if (this.records.length > 0) this.fail(`Expected no jobs to be pushed, but ${this.records.length} were.`)
   }
 
   /** Asserts how many jobs were pushed in all. */
   assertCount(count: number): void {
-    if (this.jobs.length !== count) this.fail(`Expected ${count} job(s) to be pushed, but ${this.jobs.length} were.`)
-  }
-
-  /** Puts the real connections back. Idempotent. */
-  restore(): void {
-    if (!active.delete(this)) return
-    if (this.manager.currentInterceptor !== this) return
-    let previous = this.previous
-    while (previous instanceof QueueFake && !active.has(previous)) previous = previous.previous
-    this.manager.intercept(previous)
-  }
-
-  [Symbol.dispose](): void {
-    this.restore()
-  }
-
-  private fail(message: string): never {
-    const list =
-      this.jobs.length === 0
-        ? 'No jobs were pushed.'
-        : `Pushed jobs (${this.jobs.length}):\n${this.jobs
-            .slice(0, 20)
-            .map((job) => `  - ${job.envelope.displayName} on ${job.connection}:${job.queue} ${inspect(job.event, { depth: 2, breakLength: Infinity })}`)
-            .join('\n')}`
-    throw testAssertionError(`${message}\n${list}`)
+    if (this.records.length !== count) this.fail(`Expected ${count} job(s) to be pushed, but ${this.records.length} were.`)
   }
 }
-
