@@ -18,14 +18,9 @@ export {
 } from './foundation/config.ts'
 export { createLogger, type Logger, type LogLevel } from './foundation/logger.ts'
 
-export {
-  Dispatcher,
-  EventValidationError,
-  type SubscriberInstance,
-  type QueuedListenerGateway,
-  type DispatchRecord,
-  type EventMiddleware,
-} from './events/dispatcher.ts'
+export { Dispatcher, type SubscriberInstance } from './events/dispatcher.ts'
+export { EventValidationError } from './events/event-validation.ts'
+export { type QueuedListenerGateway, type DispatchRecord, type EventMiddleware } from './events/dispatch-contracts.ts'
 export { currentEventContext, withEventContext, type EventContext } from './events/event-context.ts'
 export { ulid } from './foundation/ulid.ts'
 export { createRedactor, normalizeKey, REDACTED, type RedactRule, type Redactor, type RedactorOptions } from './events/redaction.ts'
@@ -111,7 +106,7 @@ export { AnonymousBroadcast, type ChannelLike } from './broadcasting/anonymous-b
 export { withSocketId, currentSocketId, socketIdMiddleware } from './broadcasting/socket-context.ts'
 export { ChannelRegistry } from './broadcasting/channel-registry.ts'
 export type { BroadcastMessage, BroadcastDelivery, BroadcastDriver, BroadcastUser, ChannelCallback } from './broadcasting/contracts.ts'
-export type { BroadcastGateway } from './events/dispatcher.ts'
+export type { BroadcastGateway } from './events/dispatch-contracts.ts'
 export type { BroadcastingConfig, BroadcastConnectionConfig } from './foundation/config.ts'
 export { defaultOpsConfig, type OpsConfig } from './foundation/ops-config.ts'
 export { defaultBroadcastLimits, defaultAllowedOrigins, type BroadcastLimits } from './foundation/config.ts'

@@ -1,5 +1,3 @@
-import type { Channel } from '../broadcasting/channels.ts'
-
 /**
  * The contracts application code declares on its classes. TypeScript interfaces vanish at run
  * time, so each contract is a class wrapper that brands the class once, in its `extends`
@@ -136,10 +134,17 @@ export function isShouldQueue(value: unknown): boolean {
   return has(value, SHOULD_QUEUE)
 }
 
+/** A channel as an event names it: a `Channel`, `PrivateChannel` or `PresenceChannel` of `herald`. */
+export interface BroadcastChannel {
+  readonly name: string
+  /** The name clients subscribe to (`private-orders.1`). */
+  readonly wireName: string
+}
+
 /** What a broadcast event declares. */
 export interface BroadcastOptions {
   /** The channels to broadcast on. */
-  broadcastOn(): Channel | Channel[]
+  broadcastOn(): BroadcastChannel | BroadcastChannel[]
   /** The name clients listen for; the event's name by default. */
   broadcastAs?(): string
   /** The payload; the event's public properties by default. */

@@ -5,7 +5,8 @@ import { DispatchInstrumentation, type Trace } from './dispatch-instrumentation.
 import { withEventContext } from './event-context.ts'
 import { eventClassName } from './dispatchable.ts'
 import { ListenerRegistry, listenerLabel } from './listener-registry.ts'
-import { ListenerRunner, type Dispatch, type DispatchMode } from './listener-runner.ts'
+import { ListenerRunner } from './listener-runner.ts'
+import { describeDispatch, nothing, type Dispatch } from './dispatch.ts'
 import type { Redactor } from './redaction.ts'
 import type {
   DebugLogger,
@@ -20,9 +21,6 @@ import type {
   WildcardListenerLike,
   WildcardPattern,
 } from './types.ts'
-
-export type { BroadcastGateway, DispatchInterceptor, DispatchRecord, EventMiddleware, QueuedListenerGateway } from './dispatch-contracts.ts'
-export { EventValidationError } from './event-validation.ts'
 
 /** A class whose `subscribe(events)` registers its own listeners, Laravel style. */
 export interface SubscriberInstance {
@@ -117,7 +115,7 @@ export class Dispatcher {
   dispatch<K extends KnownEventName>(event: K, payload: EventsList[K]): Promise<unknown[]>
   dispatch<N extends string>(event: N extends KnownEventName ? never : N, payload?: unknown): Promise<unknown[]>
   dispatch(event: object | string, payload?: unknown): Promise<unknown[]> {
-    return this.run(this.describe(event, payload, false, 'dispatch', null)) as Promise<unknown[]>
+    return this.run(describeDispatch(this.registry, event, payload, false, 'dispatch', null)) as Promise<unknown[]>
   }
 
   /**
@@ -134,7 +132,7 @@ export class Dispatcher {
   until<K extends KnownEventName>(event: K, payload: EventsList[K]): Promise<unknown>
   until<N extends string>(event: N extends KnownEventName ? never : N, payload?: unknown): Promise<unknown>
   until(event: object | string, payload?: unknown): Promise<unknown> {
-    return this.run(this.describe(event, payload, true, 'dispatch', null))
+    return this.run(describeDispatch(this.registry, event, payload, true, 'dispatch', null))
   }
 
   /** Dispatches only when `condition` is truthy. */
@@ -170,7 +168,7 @@ export class Dispatcher {
       this.deferring--
     }
     // Past the fake and validation already; listeners registered meanwhile are seen.
-    for (const held of scope.held) await this.release(this.describe(held.key, held.event, false, held.mode, held.only))
+    for (const held of scope.held) await this.release(describeDispatch(this.registry, held.key, held.event, false, held.mode, held.only))
     return result
   }
 
@@ -193,7 +191,7 @@ export class Dispatcher {
    * the default (reject with an AggregateError once every listener ran).
    *
    * ```ts
-   * events.onError((error, event, listener) => logger.error(`${listener.name} failed: ${errorMessage(error)}`))
+   * events.onError((error, event, listener) => logger.error(`${listener.name} failed: ${String(error)}`))
    * ```
    */
   onError(handler: ListenerErrorHandler | null): void {
@@ -267,7 +265,7 @@ export class Dispatcher {
    * what a queue worker calls for a queued event.
    */
   dispatchNow(eventName: string, event: unknown): Promise<unknown> {
-    return this.run(this.describe(typeof event === 'object' && event !== null ? event : eventName, event, false, 'now', null))
+    return this.run(describeDispatch(this.registry, typeof event === 'object' && event !== null ? event : eventName, event, false, 'now', null))
   }
 
   /**
@@ -285,7 +283,7 @@ export class Dispatcher {
    */
   replay(eventName: string, event: unknown, options: { readonly listener?: string } = {}): Promise<unknown[]> {
     const classEvent = typeof event === 'object' && event !== null && eventClassName(event.constructor) === eventName
-    return this.run(this.describe(classEvent ? (event as object) : eventName, event, false, 'replay', options.listener ?? null)) as Promise<unknown[]>
+    return this.run(describeDispatch(this.registry, classEvent ? (event as object) : eventName, event, false, 'replay', options.listener ?? null)) as Promise<unknown[]>
   }
 
   /**
@@ -294,8 +292,8 @@ export class Dispatcher {
    *
    * ```ts
    * const remove = events.use({
-   *   name: 'Timing',
-   *   listener: (record, listener, run) => whenSettled(run, () => console.log(record.name, listener.name)),
+   *   name: 'AuditTrail',
+   *   dispatching: (record) => void audit.push(`${record.name} ${record.id} (correlation ${record.correlationId})`),
    * })
    * ```
    */
@@ -313,15 +311,13 @@ export class Dispatcher {
    * schema, then release. A replay passes neither: it re-runs what was dispatched before.
    */
   private run(dispatch: Dispatch): Promise<unknown> {
-    if (dispatch.mode !== 'replay') {
-      if (this.interceptor !== null && this.interceptor.intercept(dispatch.name, dispatch.event)) return nothing(dispatch)
-      const validate = dispatch.mode === 'dispatch' ? (dispatch.resolved?.validate ?? null) : null
-      if (validate !== null) {
-        try {
-          validate(dispatch.key as object)
-        } catch (error) {
-          return Promise.reject(error)
-        }
+    if (this.interceptor !== null && dispatch.mode !== 'replay' && this.interceptor.intercept(dispatch.name, dispatch.event)) return nothing(dispatch)
+    const validate = dispatch.resolved?.validate
+    if (validate != null && dispatch.mode === 'dispatch') {
+      try {
+        validate(dispatch.key as object)
+      } catch (error) {
+        return Promise.reject(error)
       }
     }
     return this.release(dispatch)
@@ -393,15 +389,4 @@ export class Dispatcher {
     scope.held.push(dispatch)
     return true
   }
-
-  private describe(key: object | string, payload: unknown, halt: boolean, mode: DispatchMode, only: string | null): Dispatch {
-    if (typeof key === 'string') return { key, name: key, event: payload, halt, mode, resolved: null, only }
-    const resolved = this.registry.forClass(key.constructor)
-    return { key, name: resolved.name, event: key, halt, mode, resolved, only }
-  }
-}
-
-/** What a dispatch that ran no listener resolves to. */
-function nothing(dispatch: Dispatch): Promise<unknown> {
-  return Promise.resolve(dispatch.halt ? undefined : [])
 }

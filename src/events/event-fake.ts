@@ -3,7 +3,8 @@ import { testAssertionError } from '../foundation/assertion.ts'
 import { FakeRecorder, restoreFakes } from '../foundation/fake-recorder.ts'
 import { eventClassName } from './dispatchable.ts'
 import { isWildcard, wildcardMatcher } from './wildcard.ts'
-import type { Dispatcher, DispatchInterceptor } from './dispatcher.ts'
+import type { Dispatcher } from './dispatcher.ts'
+import type { DispatchInterceptor } from './dispatch-contracts.ts'
 import type { EventClass, EventKey, KnownEventName, EventsList } from './types.ts'
 
 /** One dispatch the fake saw. */

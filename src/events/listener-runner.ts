@@ -2,33 +2,10 @@ import { errorMessage } from '../foundation/error-message.ts'
 import { isThenable } from '../foundation/promises.ts'
 import type { QueuedListenerGateway } from './dispatch-contracts.ts'
 import type { DispatchInstrumentation, Trace } from './dispatch-instrumentation.ts'
-import { listenerLabel, type ListenerEntry, type ResolvedClass } from './listener-registry.ts'
+import type { Dispatch } from './dispatch.ts'
+import { listenerLabel, type ListenerEntry } from './listener-registry.ts'
 import type { Redactor } from './redaction.ts'
 import type { ListenerErrorHandler, RegisteredListener } from './types.ts'
-
-/**
- * How a dispatch came: `dispatch` from application code; `now` a worker running a queued
- * event's listeners (its contracts are not applied again: it was validated, queued and
- * broadcast when it was dispatched); `replay` from `event:replay` (no fake, listeners only,
- * queued ones inline).
- */
-export type DispatchMode = 'dispatch' | 'now' | 'replay'
-
-/** One dispatch, as it travels the path. */
-export interface Dispatch {
-  /** What was dispatched: the event object, or a string event's name. */
-  readonly key: object | string
-  readonly name: string
-  /** The event object, or a string event's payload. */
-  readonly event: unknown
-  /** `until()`: stop at, and resolve to, the first response that is not null or undefined. */
-  readonly halt: boolean
-  readonly mode: DispatchMode
-  /** A class event's listeners and contracts; null for a string event. */
-  readonly resolved: ResolvedClass | null
-  /** A replay of one listener only (`SendReceipt`, `OrderSubscriber@handleOrderPlaced`). */
-  readonly only: string | null
-}
 
 interface Failure {
   readonly entry: ListenerEntry
@@ -54,14 +31,15 @@ export class ListenerRunner {
   constructor(private readonly instrumentation: DispatchInstrumentation) {}
 
   async run(dispatch: Dispatch, entries: readonly ListenerEntry[], trace: Trace | null): Promise<unknown> {
-    const { halt } = dispatch
+    const { halt, name, event } = dispatch
+    const pushable = !halt && this.queue !== null && dispatch.mode !== 'replay'
     this.inflight++
     const responses: unknown[] = []
     let failures: Failure[] | null = null
     let halted: unknown = undefined
     try {
       for (let i = 0; i < entries.length; i++) {
-        const pushing = halt ? 1 : this.queuedRun(dispatch, entries, i)
+        const pushing = pushable ? queuedRun(entries, i) : 1
         if (pushing > 1) {
           // Queued listeners side by side are pushed together: a database queue writes them in one INSERT.
           const run = entries.slice(i, i + pushing)
@@ -77,7 +55,7 @@ export class ListenerRunner {
         const entry = entries[i]!
         let response: unknown
         try {
-          response = this.invoke(dispatch, entry, trace)
+          response = trace === null && !entry.queued ? entry.direct(name, event) : this.invoke(dispatch, entry, trace)
           if (isThenable(response)) response = await response
         } catch (error) {
           failures = await this.failed(failures, error, dispatch, entry)
@@ -123,14 +101,6 @@ export class ListenerRunner {
     )
   }
 
-  /** How many listeners from `start` on go to the queue (none runs here, so they can be pushed together). */
-  private queuedRun(dispatch: Dispatch, entries: readonly ListenerEntry[], start: number): number {
-    if (this.queue === null || dispatch.mode === 'replay') return 0
-    let end = start
-    while (end < entries.length && entries[end]!.queued) end++
-    return end - start
-  }
-
   /** A listener's error: the `onError` handler's, or one more for the dispatch's AggregateError. */
   private async failed(failures: Failure[] | null, error: unknown, dispatch: Dispatch, entry: ListenerEntry): Promise<Failure[] | null> {
     const unhandled = await this.reportFailure(error, dispatch.event, entry.view)
@@ -153,6 +123,13 @@ export class ListenerRunner {
     this.settledWaiters = []
     for (const resolve of waiters) resolve()
   }
+}
+
+/** How many listeners from `start` on are queued (none runs here, so they can be pushed together). */
+function queuedRun(entries: readonly ListenerEntry[], start: number): number {
+  let end = start
+  while (end < entries.length && entries[end]!.queued) end++
+  return end - start
 }
 
 /** Runs `fn`, its result or error as a value: a push that failed is reported in listener order, never left unhandled. */

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { timeLimit, whenSettled } from '../foundation/promises.ts'
-import type { EventMiddleware } from '../events/dispatcher.ts'
+import type { EventMiddleware } from '../events/dispatch-contracts.ts'
 
 /** What the metrics read of the application's queues: where jobs wait, and how many. */
 export interface ObservedQueues {

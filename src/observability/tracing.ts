@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context as otelContext, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api'
-import type { DispatchRecord, EventMiddleware } from '../events/dispatcher.ts'
+import type { DispatchRecord, EventMiddleware } from '../events/dispatch-contracts.ts'
 import { whenSettled } from '../foundation/promises.ts'
 import { currentEventContext, withEventContext, type CarriedContext } from '../events/event-context.ts'
 import { errorMessage } from '../foundation/error-message.ts'

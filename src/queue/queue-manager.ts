@@ -1,5 +1,6 @@
 import type { BroadcastDelivery, BroadcastMessage } from '../broadcasting/contracts.ts'
-import type { Dispatcher, QueuedListenerGateway } from '../events/dispatcher.ts'
+import type { Dispatcher } from '../events/dispatcher.ts'
+import type { QueuedListenerGateway } from '../events/dispatch-contracts.ts'
 import { eventClassName } from '../events/dispatchable.ts'
 import { isShouldDispatchAfterCommit } from '../events/contracts.ts'
 import type { DiscoveryReport } from '../events/discovery.ts'

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path'
 import { ServiceProvider } from '../../foundation/service-provider.ts'
-import type { EventMiddleware } from '../dispatcher.ts'
+import type { EventMiddleware } from '../dispatch-contracts.ts'
 import { JsonLinesSubscriber } from './json-lines-subscriber.ts'
 import { LogSubscriber } from './log-subscriber.ts'
 import { WebhookSubscriber } from './webhook-listener.ts'

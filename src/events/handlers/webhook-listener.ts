@@ -1,5 +1,6 @@
 import { ShouldQueue } from '../contracts.ts'
-import type { Dispatcher, QueuedListenerGateway } from '../dispatcher.ts'
+import type { Dispatcher } from '../dispatcher.ts'
+import type { QueuedListenerGateway } from '../dispatch-contracts.ts'
 import { Listener } from '../listener.ts'
 import type { Redactor } from '../redaction.ts'
 import type { RegisteredListener, WildcardPattern } from '../types.ts'

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import type { DispatchRecord } from '../dispatcher.ts'
+import type { DispatchRecord } from '../dispatch-contracts.ts'
 import { toStoredEvent, type StoredEvent, type StoredEventRow, type StoredEventsTable } from './stored-events-table.ts'
 
 /** Which stored events to read. Every field is optional; ids and dates are inclusive. */

@@ -1,5 +1,6 @@
 import type { EventClassRegistry } from '../../foundation/serializer.ts'
-import type { DispatchRecord, Dispatcher } from '../dispatcher.ts'
+import type { Dispatcher } from '../dispatcher.ts'
+import type { DispatchRecord } from '../dispatch-contracts.ts'
 import { DispatchLog, type StoredEventFilter } from './dispatch-log.ts'
 import { EventStreams, isStoredEvent, streamEventId, type AppendResult, type ExpectedVersion, type StreamEvent } from './event-streams.ts'
 import { StoredEventsTable, type StoredEvent, type StoredEventsTableDependencies } from './stored-events-table.ts'

@@ -1,4 +1,4 @@
-import type { EventMiddleware } from '../dispatcher.ts'
+import type { EventMiddleware } from '../dispatch-contracts.ts'
 import { EventStore } from './event-store.ts'
 
 /**
