@@ -127,8 +127,10 @@ export class ListenerRegistry {
 
   /** An event class's listeners and contracts: its own name's listeners, its parent classes', and matching wildcards. */
   forClass(ctor: Function): ResolvedClass {
-    const cached = this.classCache.get(ctor)
-    if (cached !== undefined) return cached
+    return this.classCache.get(ctor) ?? this.resolve(ctor)
+  }
+
+  private resolve(ctor: Function): ResolvedClass {
     const name = eventClassName(ctor)
     const names: string[] = []
     for (let c: Function | null = ctor; c && c !== Function.prototype && c !== Object; c = Object.getPrototypeOf(c)) {
@@ -155,8 +157,10 @@ export class ListenerRegistry {
 
   /** The listeners of a string event (wildcards included), in registration order. */
   forName(name: string): readonly ListenerEntry[] {
-    const cached = this.nameCache.get(name)
-    if (cached !== undefined) return cached
+    return this.nameCache.get(name) ?? this.collectName(name)
+  }
+
+  private collectName(name: string): readonly ListenerEntry[] {
     const entries = this.collect([name], name)
     this.nameCache.set(name, entries)
     return entries

@@ -30,28 +30,21 @@ export class ListenerRunner {
 
   constructor(private readonly instrumentation: DispatchInstrumentation) {}
 
-  async run(dispatch: Dispatch, entries: readonly ListenerEntry[], trace: Trace | null): Promise<unknown> {
+  /** Runs the listeners; with a queue installed and a queued listener among them, the path that pushes queued ones together. */
+  run(dispatch: Dispatch, entries: readonly ListenerEntry[], trace: Trace | null): Promise<unknown> {
+    if (!dispatch.halt && this.queue !== null && dispatch.mode !== 'replay' && entries.some((entry) => entry.queued)) return this.runPushing(dispatch, entries, trace)
+    return this.runInOrder(dispatch, entries, trace)
+  }
+
+  /** One listener after another; `false` stops the rest, and `until()` stops at the first response. */
+  private async runInOrder(dispatch: Dispatch, entries: readonly ListenerEntry[], trace: Trace | null): Promise<unknown> {
     const { halt, name, event } = dispatch
-    const pushable = !halt && this.queue !== null && dispatch.mode !== 'replay'
     this.inflight++
     const responses: unknown[] = []
     let failures: Failure[] | null = null
     let halted: unknown = undefined
     try {
       for (let i = 0; i < entries.length; i++) {
-        const pushing = pushable ? queuedRun(entries, i) : 1
-        if (pushing > 1) {
-          // Queued listeners side by side are pushed together: a database queue writes them in one INSERT.
-          const run = entries.slice(i, i + pushing)
-          const pushes = run.map((queued) => settle(() => this.invoke(dispatch, queued, trace)))
-          for (let k = 0; k < run.length; k++) {
-            const pushed = await pushes[k]!
-            if (pushed.ok) responses.push(pushed.value)
-            else failures = await this.failed(failures, pushed.error, dispatch, run[k]!)
-          }
-          i += pushing - 1
-          continue
-        }
         const entry = entries[i]!
         let response: unknown
         try {
@@ -73,6 +66,44 @@ export class ListenerRunner {
     }
     if (failures !== null) throw this.aggregate(dispatch, failures)
     return halt ? halted : responses
+  }
+
+  /** With a queue installed: queued listeners side by side are pushed together (a database queue writes them in one INSERT). */
+  private async runPushing(dispatch: Dispatch, entries: readonly ListenerEntry[], trace: Trace | null): Promise<unknown> {
+    this.inflight++
+    const responses: unknown[] = []
+    let failures: Failure[] | null = null
+    try {
+      for (let i = 0; i < entries.length; i++) {
+        const pushing = queuedRun(entries, i)
+        if (pushing > 1) {
+          const run = entries.slice(i, i + pushing)
+          const pushes = run.map((queued) => settle(() => this.invoke(dispatch, queued, trace)))
+          for (let k = 0; k < run.length; k++) {
+            const pushed = await pushes[k]!
+            if (pushed.ok) responses.push(pushed.value)
+            else failures = await this.failed(failures, pushed.error, dispatch, run[k]!)
+          }
+          i += pushing - 1
+          continue
+        }
+        const entry = entries[i]!
+        let response: unknown
+        try {
+          response = this.invoke(dispatch, entry, trace)
+          if (isThenable(response)) response = await response
+        } catch (error) {
+          failures = await this.failed(failures, error, dispatch, entry)
+          continue
+        }
+        if (response === false) break
+        responses.push(response)
+      }
+    } finally {
+      if (--this.inflight === 0) this.notifySettled()
+    }
+    if (failures !== null) throw this.aggregate(dispatch, failures)
+    return responses
   }
 
   /** Resolves when every listener run started so far has finished. */

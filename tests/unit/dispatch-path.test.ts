@@ -97,4 +97,22 @@ describe('the dispatch path', () => {
     await events.dispatch(new OrderPlaced(2))
     expect(queue.pushed).toEqual(['First:OrderPlaced', 'Second:OrderPlaced'])
   })
+  it('with a queue installed, pushes queued listeners side by side together and still stops at a false', async () => {
+    const events = new Dispatcher()
+    const queue = recordingQueue()
+    events.useQueue(queue)
+    class Second extends ShouldQueue(class {}) {
+      handle(): void {}
+    }
+    const ran: string[] = []
+    events.listen(OrderPlaced, SendReceipt)
+    events.listen(OrderPlaced, Second)
+    events.listen(OrderPlaced, () => void ran.push('inline'))
+    events.listen(OrderPlaced, () => false)
+    events.listen(OrderPlaced, () => void ran.push('after false'))
+    const responses = await events.dispatch(new OrderPlaced(1))
+    expect(queue.pushed).toEqual(['SendReceipt:OrderPlaced', 'Second:OrderPlaced'])
+    expect(ran).toEqual(['inline'])
+    expect(responses).toHaveLength(3)
+  })
 })
