@@ -6,9 +6,6 @@ import type { QueueManager } from './queue-manager.ts'
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './reconnect.ts'
 import { errorMessage } from '../foundation/error-message.ts'
 
-/** Re-exported: `queue:work` and tests import them from here. */
-export type { JobReport, JobStarting } from './job-hooks.ts'
-
 export interface WorkerOptions {
   readonly connection: string
   /** Queue names, highest priority first. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { Dispatcher, Env, Listener, MemoryFailedJobStore, QueueManager, ShouldQueue, createLogger, type ConsumeOptions, type DeliveredJob, type JobOutcome, type QueueDriver } from 'herald'
 import { defaultConfig } from '../../src/foundation/config.ts'
-import { Worker, type JobReport } from '../../src/queue/worker.ts'
+import { Worker } from '../../src/queue/worker.ts'
+import type { JobReport } from '../../src/queue/job-hooks.ts'
 
 /** A driver over an array, to watch the worker's own rules (limits, stop, reports). */
 class ArrayDriver implements QueueDriver {

@@ -1,5 +1,6 @@
 import { UserError } from '../../foundation/errors.ts'
-import { Worker, type JobReport } from '../../queue/worker.ts'
+import { Worker } from '../../queue/worker.ts'
+import type { JobReport } from '../../queue/job-hooks.ts'
 import { DEFAULT_RECONNECT_POLICY } from '../../queue/reconnect.ts'
 import type { CommandHandler } from '../command.ts'
 import type { Output } from '../output.ts'
