@@ -42,6 +42,10 @@ export interface QueueOptions<E = unknown> {
   queue?: string | ((event: E) => string)
   /** Seconds, or a Date to run at. */
   delay?: number | Date | ((event: E) => number | Date)
+  /** Laravel's method names, read first when present: the connection, queue and delay for this event. */
+  viaConnection?(event: E): string
+  viaQueue?(event: E): string
+  withDelay?(event: E): number | Date
   tries?: number | ((event: E) => number)
   /** Seconds before a retry: one number, or one per attempt (`[1, 5, 10]`). */
   backoff?: number | number[] | ((event: E) => number | number[])

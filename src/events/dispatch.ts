@@ -17,6 +17,8 @@ export interface Dispatch {
   readonly event: unknown
   /** `until()`: stop at, and resolve to, the first response that is not null or undefined. */
   readonly halt: boolean
+  /** `until(event, pick)`: what a response is taken as (null or undefined: go on to the next listener). */
+  readonly pick: ((response: unknown) => unknown) | null
   readonly mode: DispatchMode
   /** A class event's listeners and contracts; null for a string event. */
   readonly resolved: ResolvedClass | null
@@ -25,10 +27,18 @@ export interface Dispatch {
 }
 
 /** A dispatch of an event object (its class resolved by the registry), or of a string event with its payload. */
-export function describeDispatch(registry: ListenerRegistry, key: object | string, payload: unknown, halt: boolean, mode: DispatchMode, only: string | null): Dispatch {
-  if (typeof key === 'string') return { key, name: key, event: payload, halt, mode, resolved: null, only }
+export function describeDispatch(
+  registry: ListenerRegistry,
+  key: object | string,
+  payload: unknown,
+  halt: boolean,
+  mode: DispatchMode,
+  only: string | null,
+  pick: ((response: unknown) => unknown) | null = null,
+): Dispatch {
+  if (typeof key === 'string') return { key, name: key, event: payload, halt, pick, mode, resolved: null, only }
   const resolved = registry.forClass(key.constructor)
-  return { key, name: resolved.name, event: key, halt, mode, resolved, only }
+  return { key, name: resolved.name, event: key, halt, pick, mode, resolved, only }
 }
 
 /** What a dispatch that ran no listener resolves to. */

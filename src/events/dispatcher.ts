@@ -90,11 +90,7 @@ export class Dispatcher {
    * same class twice is a no-op.
    *
    * ```ts
-   * class OrderSubscriber {
-   *   static events = [OrderPlaced, OrderShipped]
-   *   handleOrderPlaced(event: OrderPlaced) {}
-   *   handleOrderShipped(event: OrderShipped) {}
-   * }
+   * class OrderSubscriber { static events = [OrderPlaced]; handleOrderPlaced(event: OrderPlaced) {} }
    * events.subscribe(OrderSubscriber)
    * ```
    */
@@ -120,19 +116,21 @@ export class Dispatcher {
 
   /**
    * Dispatches and resolves to the first response that is not null or undefined; the
-   * listeners after it do not run.
+   * listeners after it do not run. With `pick`, a response counts as what `pick` makes of it.
    *
    * ```ts
    * events.listen('price.quote', () => null)
    * events.listen('price.quote', ({ sku }) => prices.get(sku))
    * const price = await events.until('price.quote', { sku: 'A-1' })
+   * const cheap = await events.until(new QuoteRequested('A-1'), (quote) => ((quote as Quote).total < 10 ? quote : null))
    * ```
    */
-  until<E extends object>(event: E): Promise<unknown>
-  until<K extends KnownEventName>(event: K, payload: EventsList[K]): Promise<unknown>
-  until<N extends string>(event: N extends KnownEventName ? never : N, payload?: unknown): Promise<unknown>
-  until(event: object | string, payload?: unknown): Promise<unknown> {
-    return this.run(describeDispatch(this.registry, event, payload, true, 'dispatch', null))
+  until<E extends object>(event: E, pick?: (response: unknown) => unknown): Promise<unknown>
+  until<K extends KnownEventName>(event: K, payload: EventsList[K], pick?: (response: unknown) => unknown): Promise<unknown>
+  until<N extends string>(event: N extends KnownEventName ? never : N, payload?: unknown, pick?: (response: unknown) => unknown): Promise<unknown>
+  until(event: object | string, payload?: unknown, pick?: (response: unknown) => unknown): Promise<unknown> {
+    const picking = typeof event === 'string' ? (pick ?? null) : typeof payload === 'function' ? (payload as (response: unknown) => unknown) : null
+    return this.run(describeDispatch(this.registry, event, payload, true, 'dispatch', null, picking))
   }
 
   /** Dispatches only when `condition` is truthy. */
@@ -224,9 +222,17 @@ export class Dispatcher {
     return this.registry.queuedListener(name)
   }
 
-  /** Removes every listener of an event name, class or wildcard pattern. */
-  forget(event: EventKey): void {
-    this.registry.forget(this.registry.nameOf(event))
+  /**
+   * Removes every listener of an event name, class or wildcard pattern, or only `listener`
+   * (the class or function registered).
+   *
+   * ```ts
+   * events.forget(OrderPlaced, SendReceipt) // the others stay
+   * events.forget('orders.*')
+   * ```
+   */
+  forget(event: EventKey, listener?: unknown): void {
+    this.registry.forget(this.registry.nameOf(event), listener)
   }
 
   /** Removes every listener and subscriber. */

@@ -34,6 +34,8 @@ export interface ResolvedClass {
   readonly validate: ((event: object) => void) | null
   /** Any of the four: the one flag the hot path reads. */
   readonly special: boolean
+  /** `static concurrent = true`: its listeners start together instead of one after another. */
+  readonly concurrent: boolean
 }
 
 interface WildcardEntry {
@@ -149,6 +151,7 @@ export class ListenerRegistry {
       broadcast,
       validate,
       special: queued || afterCommit || broadcast || validate !== null,
+      concurrent: (ctor as { concurrent?: unknown }).concurrent === true,
     }
     this.classes.set(name, ctor)
     this.classCache.set(ctor, resolved)
@@ -209,11 +212,15 @@ export class ListenerRegistry {
     return this.classes.get(name)
   }
 
-  /** Removes every listener of an event name or pattern. */
-  forget(name: string): void {
-    this.named.delete(name)
+  /** Removes every listener of an event name or pattern, or only `listener` (what was registered). */
+  forget(name: string, listener?: unknown): void {
+    const doomed = (entry: ListenerEntry) => listener === undefined || entry.view.listener === listener
+    const named = (this.named.get(name) ?? EMPTY).filter((entry) => !doomed(entry))
+    if (named.length > 0) this.named.set(name, named)
+    else this.named.delete(name)
     for (let i = this.wildcards.length - 1; i >= 0; i--) {
-      if (this.wildcards[i]!.entry.view.event === name) this.wildcards.splice(i, 1)
+      const { entry } = this.wildcards[i]!
+      if (entry.view.event === name && doomed(entry)) this.wildcards.splice(i, 1)
     }
     this.invalidate()
   }

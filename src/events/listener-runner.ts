@@ -32,13 +32,14 @@ export class ListenerRunner {
 
   /** Runs the listeners; with a queue installed and a queued listener among them, the path that pushes queued ones together. */
   run(dispatch: Dispatch, entries: readonly ListenerEntry[], trace: Trace | null): Promise<unknown> {
+    if (dispatch.resolved?.concurrent === true && !dispatch.halt && entries.length > 1) return this.runTogether(dispatch, entries, trace)
     if (!dispatch.halt && this.queue !== null && dispatch.mode !== 'replay' && entries.some((entry) => entry.queued)) return this.runPushing(dispatch, entries, trace)
     return this.runInOrder(dispatch, entries, trace)
   }
 
   /** One listener after another; `false` stops the rest, and `until()` stops at the first response. */
   private async runInOrder(dispatch: Dispatch, entries: readonly ListenerEntry[], trace: Trace | null): Promise<unknown> {
-    const { halt, name, event } = dispatch
+    const { halt, pick, name, event } = dispatch
     this.inflight++
     const responses: unknown[] = []
     let failures: Failure[] | null = null
@@ -54,9 +55,12 @@ export class ListenerRunner {
           failures = await this.failed(failures, error, dispatch, entry)
           continue
         }
-        if (halt && response !== undefined && response !== null) {
-          halted = response
-          break
+        if (halt) {
+          const picked = pick === null ? response : pick(response)
+          if (picked !== undefined && picked !== null) {
+            halted = picked
+            break
+          }
         }
         if (response === false) break
         responses.push(response)
@@ -66,6 +70,31 @@ export class ListenerRunner {
     }
     if (failures !== null) throw this.aggregate(dispatch, failures)
     return halt ? halted : responses
+  }
+
+  /**
+   * `static concurrent = true`: every listener starts at once, in registration order, and the
+   * dispatch settles when all have; the responses keep registration order and end before the
+   * first `false` (which can stop none of the others: they have started).
+   */
+  private async runTogether(dispatch: Dispatch, entries: readonly ListenerEntry[], trace: Trace | null): Promise<unknown> {
+    this.inflight++
+    const responses: unknown[] = []
+    let failures: Failure[] | null = null
+    try {
+      const outcomes = entries.map((entry) => settle(() => this.invoke(dispatch, entry, trace)))
+      let stopped = false
+      for (let k = 0; k < entries.length; k++) {
+        const outcome = await outcomes[k]!
+        if (!outcome.ok) failures = await this.failed(failures, outcome.error, dispatch, entries[k]!)
+        else if (outcome.value === false) stopped = true
+        else if (!stopped) responses.push(outcome.value)
+      }
+    } finally {
+      if (--this.inflight === 0) this.notifySettled()
+    }
+    if (failures !== null) throw this.aggregate(dispatch, failures)
+    return responses
   }
 
   /** With a queue installed: queued listeners side by side are pushed together (a database queue writes them in one INSERT). */

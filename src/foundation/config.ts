@@ -1,5 +1,6 @@
 import type { HelmetOptions } from 'helmet'
 import type { Env } from './env.ts'
+import { UserError } from './errors.ts'
 import type { LogLevel } from './logger.ts'
 import { defaultOpsConfig, type OpsConfig } from './ops-config.ts'
 import type { ProviderClass } from './provider-lifecycle.ts'
@@ -71,6 +72,13 @@ export interface EventsConfig {
   metrics: { enabled: boolean; path: string }
   /** OpenTelemetry spans through @opentelemetry/api: dispatches, listeners, jobs (EVENTS_TRACING_ENABLED). */
   tracing: { enabled: boolean }
+  /**
+   * Defaults for queued listeners (and ShouldQueue events) that set none themselves: the queue
+   * (EVENTS_DEFAULT_QUEUE, which `queue:work` then also works), the attempts
+   * (EVENTS_RETRY_ATTEMPTS) and the seconds between them (EVENTS_RETRY_DELAY_SECONDS); null
+   * keeps the connection's queue and the worker's `--tries`/`--backoff`.
+   */
+  queued: { queue: string | null; tries: number | null; backoff: number | null }
   /** The ready-made handlers, each off until configured. */
   handlers: {
     /** LogSubscriber: one log line per event (EVENTS_LOG_ENABLED). */
@@ -96,12 +104,25 @@ export function defaultEventsConfig(env: Env): EventsConfig {
     redactMask: env.string('EVENTS_REDACT_MASK', '[REDACTED]'),
     metrics: { enabled: env.boolean('EVENTS_METRICS_ENABLED', false), path: env.string('EVENTS_METRICS_PATH', '/metrics') },
     tracing: { enabled: env.boolean('EVENTS_TRACING_ENABLED', false) },
+    queued: {
+      queue: env.get('EVENTS_DEFAULT_QUEUE') || null,
+      tries: wholeNumber(env, 'EVENTS_RETRY_ATTEMPTS', 1),
+      backoff: wholeNumber(env, 'EVENTS_RETRY_DELAY_SECONDS', 0),
+    },
     handlers: {
       log: env.boolean('EVENTS_LOG_ENABLED', false),
       jsonLines: { path: env.get('EVENTS_JSONL_PATH') ?? null },
       webhook: { urls: env.list('EVENTS_WEBHOOK_URLS', []), events: env.list('EVENTS_WEBHOOK_EVENTS', ['*']), tries: 5, backoff: [1, 5, 10, 30] },
     },
   }
+}
+
+/** A whole number of at least `min` from the environment, or null when the key is unset or empty. */
+function wholeNumber(env: Env, key: string, min: number): number | null {
+  if (!env.get(key)) return null
+  const value = env.number(key, min)
+  if (!Number.isInteger(value) || value < min) throw new UserError(`${key} must be a whole number of at least ${min}, got "${env.get(key)}".`)
+  return value
 }
 
 /** One knex connection in config/database.ts. */

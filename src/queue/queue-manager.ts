@@ -8,7 +8,7 @@ import type { Redactor } from '../events/redaction.ts'
 import type { RegisteredListener } from '../events/types.ts'
 import { afterCommit } from '../database/transactions.ts'
 import type { DatabaseManager } from '../database/database-manager.ts'
-import type { QueueConfig, QueueConnectionConfig } from '../foundation/config.ts'
+import type { EventsConfig, QueueConfig, QueueConnectionConfig } from '../foundation/config.ts'
 import { UserError } from '../foundation/errors.ts'
 import { LazyConnections } from '../foundation/lazy-connections.ts'
 import type { Logger } from '../foundation/logger.ts'
@@ -51,6 +51,8 @@ export interface QueueManagerDependencies {
   readonly failedJobs: () => Promise<FailedJobStore>
   /** The `events.redact` rules, which failed jobs' errors pass (see JobRunnerContext.redactor). */
   readonly redactor?: () => Redactor
+  /** Queue, attempts and backoff for queued listeners and events that set none (EVENTS_DEFAULT_QUEUE, …). */
+  readonly listenerDefaults?: EventsConfig['queued']
 }
 
 /**
@@ -115,6 +117,19 @@ export class QueueManager implements QueuedListenerGateway {
   defaultQueue(name = this.deps.config.default): string {
     const settings = this.settings(name)
     return settings.driver === 'sync' ? 'default' : settings.queue
+  }
+
+  /** The queues `queue:work` works when given none: the connection's, and EVENTS_DEFAULT_QUEUE's when set. */
+  workQueues(name = this.deps.config.default): string[] {
+    const queues = [this.defaultQueue(name)]
+    const events = this.deps.listenerDefaults?.queue
+    if (events != null && !queues.includes(events)) queues.push(events)
+    return queues
+  }
+
+  private get defaultBackoff(): number[] | null {
+    const seconds = this.deps.listenerDefaults?.backoff
+    return seconds == null ? null : [seconds]
   }
 
   database(): DatabaseManager {
@@ -250,9 +265,9 @@ export class QueueManager implements QueuedListenerGateway {
     return createEnvelope(
       {
         ...base,
-        maxTries: options.tries(event),
+        maxTries: options.tries(event) ?? this.deps.listenerDefaults?.tries ?? null,
         maxExceptions: options.maxExceptions(event),
-        backoff: options.backoff(event),
+        backoff: options.backoff(event) ?? this.defaultBackoff,
         timeout: options.timeout(event),
         failOnTimeout: options.failOnTimeout(event),
         retryUntil: options.retryUntil(event),
@@ -269,7 +284,7 @@ export class QueueManager implements QueuedListenerGateway {
     holdUntilCommit: boolean,
   ): Promise<unknown> {
     const connection = options.connection(event) ?? this.deps.config.default
-    const queue = options.queue(event) ?? this.defaultQueue(connection)
+    const queue = options.queue(event) ?? this.deps.listenerDefaults?.queue ?? this.defaultQueue(connection)
     const delay = options.delay(event)
     const priority = options.priority(event)
     const send = () => this.send(envelope, { connection, queue, delay, priority }, target, event)

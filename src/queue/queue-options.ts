@@ -74,8 +74,15 @@ function seconds(value: number | Date | undefined): number {
   return Math.max(0, value)
 }
 
+/** Laravel's `viaConnection()`/`viaQueue()`/`withDelay()` first, then the property or method. */
+function preferred<T>(read: ReaderFactory, method: keyof QueueOptions, option: keyof QueueOptions): Reader<T> {
+  const via = read<T>(method)
+  const plain = read<T>(option)
+  return (event) => via(event) ?? plain(event)
+}
+
 function resolveWith(read: ReaderFactory, hasShouldQueue: boolean): ResolvedQueueOptions {
-  const delay = read<number | Date>('delay')
+  const delay = preferred<number | Date>(read, 'withDelay', 'delay')
   const tries = read<number>('tries')
   const backoff = read<number | number[]>('backoff')
   const retryUntil = read<Date>('retryUntil')
@@ -86,8 +93,8 @@ function resolveWith(read: ReaderFactory, hasShouldQueue: boolean): ResolvedQueu
   const priority = read<number>('priority')
   const shouldQueue = hasShouldQueue ? read<boolean>('shouldQueue') : () => true
   return {
-    connection: read<string>('connection'),
-    queue: read<string>('queue'),
+    connection: preferred<string>(read, 'viaConnection', 'connection'),
+    queue: preferred<string>(read, 'viaQueue', 'queue'),
     delay: (event) => seconds(delay(event)),
     tries: (event) => tries(event) ?? null,
     backoff: (event) => {

@@ -25,6 +25,7 @@ export class QueueServiceProvider extends ServiceProvider {
           database: () => this.app.make('db'),
           discovery: () => (this.app.resolved('events.discovery') ? this.app.make('events.discovery') : undefined),
           logger: this.app.logger,
+          listenerDefaults: this.app.config.get('events').queued,
           failedJobs: () => (this.failedStore ??= this.openFailedStore()),
           ...(this.app.bound('events.redactor') && { redactor: () => this.app.make('events.redactor') }),
         }),

@@ -37,7 +37,7 @@ const queueWork: CommandHandler = async ({ app, args, options, output }) => {
   // An unknown connection fails here, with the fix, before anything starts.
   manager.settings(connection)
   const queues =
-    typeof options.queue === 'string' ? options.queue.split(',').map((queue) => queue.trim()).filter(Boolean) : [manager.defaultQueue(connection)]
+    typeof options.queue === 'string' ? options.queue.split(',').map((queue) => queue.trim()).filter(Boolean) : manager.workQueues(connection)
   const once = options.once === true
   // No --timeout check against the connection's lease: a live worker renews the leases of its
   // jobs however long they run (the old retry_after warning no longer applies).

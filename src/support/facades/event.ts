@@ -220,6 +220,17 @@ export const Event = {
   },
 
   /**
+   * True while a fake records this application's dispatches (`Event.fake()` and friends).
+   *
+   * ```ts
+   * if (!Event.isFaking()) await warmCaches()
+   * ```
+   */
+  isFaking(): boolean {
+    return dispatcher().currentInterceptor instanceof EventFake
+  },
+
+  /**
    * Fakes every event except `events`, which still reach their listeners.
    *
    * ```ts
