@@ -37,6 +37,8 @@ const behaviours: Record<string, (response: ServerResponse) => void> = {
   '/redirect': (response) => response.writeHead(307, { location: '/elsewhere' }).end(),
   '/hang': () => {},
   '/trickle': (response) => response.writeHead(200, { 'content-type': 'text/plain' }).write('partial'),
+  // A failing answer that never ends: 1 MiB, then nothing.
+  '/flood': (response) => response.writeHead(500, { 'content-type': 'text/plain' }).write('y'.repeat(1024 * 1024)),
   '/services/T0/B0/S3CR3T': (response) => response.writeHead(404).end('no_service'),
 }
 
@@ -131,6 +133,8 @@ describe('the slack format (EVENTS_WEBHOOK_FORMAT=slack)', () => {
     await app.make('events').dispatch(signup())
     const queued = ((await db('jobs').select('payload')) as Array<{ payload: string }>).map((row) => row.payload).join('')
     expect(queued).toContain('UserSignedUp')
+    // The job's own time limit: 5 s past the POST's default 10 s.
+    expect(JSON.parse(queued)).toMatchObject({ displayName: 'WebhookListener', timeout: 15 })
     expect(queued).not.toMatch(/hunter2|4242/)
 
     await workOff(app)
@@ -224,6 +228,16 @@ describe('hostile endpoints', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled)
     }
+  })
+
+  it('reads no more than 64 KiB of an answer that never ends, and quotes 200 characters of it', async () => {
+    const app = await boot({ EVENTS_WEBHOOK_URLS: `${base}/flood`, EVENTS_WEBHOOK_EVENTS: 'UserSignedUp', EVENTS_WEBHOOK_TIMEOUT: '5' })
+    await app.make('events').dispatch(signup())
+    await workOff(app)
+    const [exception] = await failures()
+    // Not "timed out": the answer was cut off, not waited for.
+    expect(exception).toContain(`Webhook POST to ${base}/flood answered 500 Internal Server Error: ${'y'.repeat(200)}…`)
+    expect(exception).not.toContain('y'.repeat(201))
   })
 
   it('on the sync queue, a dispatch to a hanging server rejects once the timeout is spent, instead of hanging', async () => {
