@@ -114,10 +114,10 @@ function redisUrls(app: Application): string[] {
 
 /**
  * The health checks of one application: the database, the default queue, Redis (when used)
- * and the event store's table (when the store is on), each within 2 s, through connections that are kept (the application's own, and one
- * Redis connection per URL), so no request opens a connection of its own. Checks that are
- * asked for while a run is in progress share its report: under any request rate, each service
- * sees one check at a time.
+ * and the event store's table (when the store is on), each within 2 s, through connections
+ * that are kept (the application's own, and one Redis connection per URL), so no request
+ * opens a connection of its own. Checks that are asked for while a run is in progress share
+ * its report: under any request rate, each service sees one check at a time.
  */
 export class HealthChecks {
   private readonly redis = new LazyConnections<Redis>(openRedis)
