@@ -90,9 +90,37 @@ export interface EventsConfig {
      * (EVENTS_WEBHOOK_URLS, EVENTS_WEBHOOK_EVENTS), tried `tries` times with `backoff` seconds
      * between attempts (the last repeats) before it lands in failed_jobs.
      */
-    webhook: { urls: string[]; events: string[]; tries: number; backoff: number[] }
+    webhook: {
+      urls: string[]
+      events: string[]
+      tries: number
+      backoff: number[]
+      /**
+       * The body each POST carries (EVENTS_WEBHOOK_FORMAT): `json`, the event document
+       * `{ id, name, occurred_at, correlation_id, payload }`; `slack`, Slack's incoming-webhook
+       * `{ text }` (with `blocks` when `slackBlocks`); or a function of the (redacted) document
+       * that returns the JSON value to post.
+       */
+      format: WebhookFormat
+      /** With the `slack` format, add `blocks` (a section per event) to `{ text }` (EVENTS_WEBHOOK_SLACK_BLOCKS). */
+      slackBlocks: boolean
+      /** Seconds one POST may take, answer included, before the attempt fails (EVENTS_WEBHOOK_TIMEOUT). */
+      timeout: number
+    }
   }
 }
+
+/** The event as a webhook formatter gets it: the ready-made handlers' document, payload redacted. */
+export interface WebhookDocument {
+  readonly id?: string
+  readonly name: string
+  readonly occurred_at: string
+  readonly correlation_id?: string
+  readonly payload: unknown
+}
+
+/** A webhook body by name, or a function returning the JSON value to post. */
+export type WebhookFormat = 'json' | 'slack' | ((document: WebhookDocument) => unknown)
 
 /** The events section's defaults, from the environment: what config/events.ts starts from. */
 export function defaultEventsConfig(env: Env): EventsConfig {
@@ -112,7 +140,15 @@ export function defaultEventsConfig(env: Env): EventsConfig {
     handlers: {
       log: env.boolean('EVENTS_LOG_ENABLED', false),
       jsonLines: { path: env.get('EVENTS_JSONL_PATH') ?? null },
-      webhook: { urls: env.list('EVENTS_WEBHOOK_URLS', []), events: env.list('EVENTS_WEBHOOK_EVENTS', ['*']), tries: 5, backoff: [1, 5, 10, 30] },
+      webhook: {
+        urls: env.list('EVENTS_WEBHOOK_URLS', []),
+        events: env.list('EVENTS_WEBHOOK_EVENTS', ['*']),
+        tries: 5,
+        backoff: [1, 5, 10, 30],
+        format: env.oneOf('EVENTS_WEBHOOK_FORMAT', ['json', 'slack'], 'json'),
+        slackBlocks: env.boolean('EVENTS_WEBHOOK_SLACK_BLOCKS', false),
+        timeout: env.number('EVENTS_WEBHOOK_TIMEOUT', 10),
+      },
     },
   }
 }

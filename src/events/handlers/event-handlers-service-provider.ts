@@ -16,7 +16,7 @@ const eventIds: EventMiddleware = { name: 'event-handlers' }
 /**
  * The ready-made handlers of config/events.ts `handlers`, each off until configured:
  * LogSubscriber (EVENTS_LOG_ENABLED), JsonLinesSubscriber (EVENTS_JSONL_PATH) and
- * WebhookListener (EVENTS_WEBHOOK_URLS). Registered before the application's discovered
+ * WebhookListener (EVENTS_WEBHOOK_URLS, in the body EVENTS_WEBHOOK_FORMAT names). Registered before the application's discovered
  * listeners, so they see an event even when one of those returns `false`.
  */
 export class EventHandlersServiceProvider extends ServiceProvider {
