@@ -5,17 +5,18 @@ export { Container, type ContainerBindings } from './foundation/container.ts'
 export { Env, type EnvSource } from './foundation/env.ts'
 export {
   defineConfig,
-  defaultEventsConfig,
   defaultHttpConfig,
   ConfigRepository,
   type AppConfig,
   type HttpConfig,
   type DatabaseConfig,
   type QueueConfig,
-  type EventsConfig,
   type HeraldConfig,
   type ConfigFactory,
 } from './foundation/config.ts'
+export { defaultEventsConfig, type EventsConfig, type WebhookFormat, type WebhookDocument } from './foundation/events-config.ts'
+export { slackMessage, SLACK_TEXT_LIMIT, type SlackMessage } from './events/handlers/slack-message.ts'
+export type { WebhookFormatter } from './events/handlers/webhook-format.ts'
 export { createLogger, type Logger, type LogLevel } from './foundation/logger.ts'
 
 export { Dispatcher, type SubscriberInstance } from './events/dispatcher.ts'

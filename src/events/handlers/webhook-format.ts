@@ -1,4 +1,4 @@
-import type { WebhookFormat } from '../../foundation/config.ts'
+import type { WebhookFormat } from '../../foundation/events-config.ts'
 import { UserError } from '../../foundation/errors.ts'
 import type { Redactor } from '../redaction.ts'
 import { eventDocument, toJson, type EventDocument } from './event-document.ts'

@@ -8,7 +8,7 @@ import { isWildcard } from '../wildcard.ts'
 import { toJson } from './event-document.ts'
 import { webhookDocument, webhookFormatter, webhookUrlLabel, type WebhookFormatter } from './webhook-format.ts'
 import { postWebhook } from './webhook-post.ts'
-import type { WebhookFormat } from '../../foundation/config.ts'
+import type { WebhookFormat } from '../../foundation/events-config.ts'
 import { UserError } from '../../foundation/errors.ts'
 
 /** The name WebhookListener is registered under, so a queue worker finds it by name. */
