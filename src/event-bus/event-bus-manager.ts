@@ -162,7 +162,7 @@ export class EventBusManager implements PublishGateway {
   }
 
   private async send(name: string, event: unknown): Promise<string> {
-    const message: BusMessage = { id: ulid(), name, payload: JSON.stringify(encodeValue(event, this.registry)), publishedAt: Date.now(), source: this.service }
+    const message: BusMessage = { id: ulid(), name, payload: JSON.stringify(encodeValue(event, this.encoder(name, event))), publishedAt: Date.now(), source: this.service }
     if (!inTransaction()) {
       await this.sendNow(message)
       return message.id
@@ -189,6 +189,17 @@ export class EventBusManager implements PublishGateway {
       this.deps.logger.warn(`Event bus: could not publish "${message.name}" (${errorMessage(error)}); it waits in the outbox.`)
       this.relay!.kick()
     }
+  }
+
+  /**
+   * The registry for encoding one event: its own class is known by its name even when this
+   * process never dispatched or subscribed to it, so the receivers (who subscribed with the
+   * class) rebuild an instance.
+   */
+  private encoder(name: string, event: unknown): EventClassRegistry {
+    const ctor = typeof event === 'object' && event !== null ? event.constructor : undefined
+    if (ctor === undefined || ctor === Object) return this.registry
+    return { classFor: this.registry.classFor, nameOf: (instance) => (instance.constructor === ctor ? name : this.registry.nameOf(instance)) }
   }
 
   private groups(): BusGroup[] {
