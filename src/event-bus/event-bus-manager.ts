@@ -60,7 +60,7 @@ export class EventBusManager implements PublishGateway {
     const { outbox } = deps.config
     const database = deps.database
     const useOutbox = outbox.enabled && database !== undefined && deps.config.driver !== 'local'
-    this.outbox = useOutbox ? new OutboxTable(() => database().connection(outbox.connection ?? undefined), outbox.table) : null
+    this.outbox = useOutbox ? new OutboxTable(() => database().connection(outbox.connection ?? undefined), outbox.table, () => outbox.connection ?? database().defaultConnection) : null
     this.relay = this.outbox === null ? null : new OutboxRelay({ table: this.outbox, driver: () => this.driver(), logger: deps.logger, maxDelay: outbox.relayInterval })
   }
 
@@ -123,7 +123,14 @@ export class EventBusManager implements PublishGateway {
     const interval = this.relay === null ? null : setInterval(() => this.relay!.kick(), this.deps.config.outbox.relayInterval)
     interval?.unref()
     try {
-      await (await this.driver()).consume({ groups: this.groups(), consumer: this.consumer, signal: options.signal, ...(options.onReady && { onReady: options.onReady }) })
+      const groups = this.groups()
+      if (groups.length === 0) {
+        // Nothing to consume: relay the outbox until stopped.
+        options.onReady?.()
+        if (!options.signal.aborted) await new Promise((resolve) => options.signal.addEventListener('abort', resolve, { once: true }))
+        return
+      }
+      await (await this.driver()).consume({ groups, consumer: this.consumer, signal: options.signal, ...(options.onReady && { onReady: options.onReady }) })
     } finally {
       if (interval !== null) clearInterval(interval)
     }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { explainMissingTable } from '../database/missing-table.ts'
 import type { BusMessage } from './event-bus-driver.ts'
 
 /** One row of the outbox, with the message it holds. */
@@ -19,6 +20,8 @@ export class OutboxTable {
   constructor(
     private readonly knex: () => Promise<Knex>,
     readonly table: string,
+    /** The database connection's name, for errors. */
+    private readonly connectionName: () => string,
   ) {}
 
   /** The connection the outbox lives on (the transaction's owner a write must go through). */
@@ -27,18 +30,18 @@ export class OutboxTable {
   }
 
   async insert(db: Knex | Knex.Transaction, message: BusMessage): Promise<void> {
-    await db(this.table).insert({
+    await this.explained(db(this.table).insert({
       event_id: message.id,
       name: message.name,
       payload: message.payload,
       published_at: message.publishedAt,
       source: message.source,
-    })
+    }))
   }
 
   /** The oldest rows, at most `limit`. */
   async take(limit: number): Promise<OutboxRow[]> {
-    const rows = (await (await this.knex())(this.table).select('*').orderBy('id').limit(limit)) as Array<Record<string, unknown>>
+    const rows = (await this.explained((await this.knex())(this.table).select('*').orderBy('id').limit(limit))) as Array<Record<string, unknown>>
     return rows.map((row) => ({
       rowId: Number(row.id),
       message: {
@@ -56,7 +59,15 @@ export class OutboxTable {
   }
 
   async count(): Promise<number> {
-    const [row] = (await (await this.knex())(this.table).count({ n: '*' })) as Array<{ n: number | string }>
+    const [row] = (await this.explained((await this.knex())(this.table).count({ n: '*' }))) as Array<{ n: number | string }>
     return Number(row?.n ?? 0)
+  }
+
+  private async explained<T>(query: PromiseLike<T>): Promise<T> {
+    try {
+      return await query
+    } catch (error) {
+      throw explainMissingTable(error, this.table, this.connectionName())
+    }
   }
 }

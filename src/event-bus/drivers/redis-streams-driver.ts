@@ -109,6 +109,8 @@ export class RedisStreamsDriver implements EventBusDriver {
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const reader of this.readers) reader.disconnect()
+      // quit() on a connection that is not up would wait for it.
+      if (this.redis.status !== 'ready') return this.redis.disconnect()
       try {
         await this.redis.quit()
       } catch {
