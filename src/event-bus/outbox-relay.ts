@@ -52,8 +52,10 @@ export class OutboxRelay {
 
   /** Runs the relay now and resolves once it is done (the outbox empty, or the bus down). */
   async drain(): Promise<void> {
+    // One whole pass that starts after this call: a pass under way may have read before it.
+    await this.running
     this.kick()
-    while (this.running !== null) await this.running
+    await this.running
   }
 
   async close(): Promise<void> {

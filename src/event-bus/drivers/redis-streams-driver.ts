@@ -27,6 +27,8 @@ export class RedisStreamsDriver implements EventBusDriver {
   private readonly address: string
   private readonly readers = new Set<Redis>()
   private closing: Promise<void> | null = null
+  /** Why the publishing connection last failed: what an error names rather than ioredis' retry limit. */
+  private lastError: unknown = null
 
   constructor(private readonly context: RedisStreamsContext) {
     this.address = safeAddress(context.url)
@@ -140,12 +142,18 @@ export class RedisStreamsDriver implements EventBusDriver {
    * retries).
    */
   private connect(retries: number | null): Redis {
+    // The publisher retries soon, so a publish during an outage fails within about a second
+    // (and goes to the outbox); the readers back off further.
+    const ceiling = retries === null ? 2_000 : 500
     const redis = new Redis(this.context.url, {
       maxRetriesPerRequest: retries,
       connectTimeout: 5_000,
-      retryStrategy: (times) => Math.min(2_000, 100 * 2 ** Math.min(times, 5)),
+      retryStrategy: (times) => Math.min(ceiling, 100 * 2 ** Math.min(times, 5)),
     })
-    redis.on('error', (error: unknown) => this.context.logger.debug(`Event bus Redis (${this.address}): ${errorMessage(error)}`))
+    redis.on('error', (error: unknown) => {
+      if (retries !== null) this.lastError = error
+      this.context.logger.debug(`Event bus Redis (${this.address}): ${errorMessage(error)}`)
+    })
     return redis
   }
 
@@ -158,7 +166,8 @@ export class RedisStreamsDriver implements EventBusDriver {
   }
 
   private wrap(error: unknown): unknown {
-    return isConnectionError(error) || errorMessage(error).includes('max retries') ? new ServiceUnreachableError('Redis', this.address, error) : error
+    if (errorMessage(error).includes('max retries')) return new ServiceUnreachableError('Redis', this.address, this.lastError ?? error)
+    return isConnectionError(error) ? new ServiceUnreachableError('Redis', this.address, error) : error
   }
 }
 
