@@ -13,6 +13,7 @@ import { eventClassName } from '../events/dispatchable.ts'
 import type { PublishGateway } from '../events/dispatch-contracts.ts'
 import type { EventClass } from '../events/types.ts'
 import type { BusGroup, BusGroupStatus, BusMessage, EventBusDriver } from './event-bus-driver.ts'
+import type { PublishInterceptor } from './event-bus-fake.ts'
 import { OutboxRelay } from './outbox-relay.ts'
 import { OutboxTable } from './outbox-table.ts'
 import { Subscriptions, type BusListener, type SubscribeOptions, type Subscription } from './subscriptions.ts'
@@ -46,6 +47,7 @@ export class EventBusManager implements PublishGateway {
   private current: Promise<EventBusDriver> | null = null
   private readonly outbox: OutboxTable | null
   private readonly relay: OutboxRelay | null
+  private interceptor: PublishInterceptor | null = null
 
   constructor(private readonly deps: EventBusDependencies) {
     this.registry = {
@@ -162,6 +164,16 @@ export class EventBusManager implements PublishGateway {
     }
   }
 
+  /** @internal Installs (or, with null, removes) the fake. */
+  intercept(interceptor: PublishInterceptor | null): void {
+    this.interceptor = interceptor
+  }
+
+  /** @internal The fake this bus currently records to. */
+  get currentInterceptor(): PublishInterceptor | null {
+    return this.interceptor
+  }
+
   /** The driver, made (and its engine imported) on first use. */
   driver(): Promise<EventBusDriver> {
     this.current ??= this.open()
@@ -169,6 +181,10 @@ export class EventBusManager implements PublishGateway {
   }
 
   private async send(name: string, event: unknown): Promise<string> {
+    if (this.interceptor !== null) {
+      this.interceptor.record({ name, event })
+      return ulid()
+    }
     const message: BusMessage = { id: ulid(), name, payload: JSON.stringify(encodeValue(event, this.encoder(name, event))), publishedAt: Date.now(), source: this.service }
     if (!inTransaction()) {
       await this.sendNow(message)

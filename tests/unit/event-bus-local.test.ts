@@ -108,4 +108,28 @@ describe('ShouldPublish and the local event bus', () => {
     await expect(OrderPlaced.dispatch(5, new Date())).rejects.toThrow(/receipt failed/)
     expect(received).toEqual([5])
   })
+
+  it('EventBus.fake() records publishes instead of sending them; the local listeners still run', async () => {
+    const booted = await boot()
+    const local: number[] = []
+    const received: number[] = []
+    booted.make('events').listen(OrderPlaced, (event) => void local.push(event.orderId))
+    EventBus.subscribe(OrderPlaced, (event) => void received.push(event.orderId))
+    {
+      using bus = EventBus.fake()
+      EventBus.assertNothingPublished()
+      await OrderPlaced.dispatch(4, new Date())
+      await EventBus.publish('stock.low', { sku: 'A-1' })
+      EventBus.assertPublished(OrderPlaced, (event: OrderPlaced) => event.orderId === 4)
+      bus.assertPublished('stock.low', 1)
+      EventBus.assertNotPublished(PlainEvent)
+      expect(() => EventBus.assertPublished(OrderPlaced, (event: OrderPlaced) => event.orderId === 5)).toThrow(/Published events \(2\):\n  - OrderPlaced/)
+      expect(() => EventBus.assertNothingPublished()).toThrow(/2 event\(s\) were/)
+    }
+    expect(local).toEqual([4])
+    expect(received).toEqual([])
+    expect(() => EventBus.assertPublished(OrderPlaced)).toThrow('EventBus.assertPublished() needs a fake: call EventBus.fake() first.')
+    await OrderPlaced.dispatch(6, new Date())
+    expect(received).toEqual([6])
+  })
 })

@@ -2,10 +2,16 @@ import type { EventBusManager } from '../../event-bus/event-bus-manager.ts'
 import type { BusGroupStatus } from '../../event-bus/event-bus-driver.ts'
 import type { BusListener, SubscribeOptions } from '../../event-bus/subscriptions.ts'
 import type { EventClass } from '../../events/types.ts'
+import { EventBusFake, type PublishTarget } from '../../event-bus/event-bus-fake.ts'
+import { installedFake, restoreFakesOn } from '../../foundation/fake-recorder.ts'
 import { facadeRoot } from '../application-root.ts'
 
 function manager(): EventBusManager {
   return facadeRoot().make('event-bus')
+}
+
+function currentFake(method: string): EventBusFake {
+  return installedFake(manager(), EventBusFake, 'EventBus', method)
 }
 
 /**
@@ -54,5 +60,61 @@ export const EventBus = {
    */
   status(): Promise<BusGroupStatus[]> {
     return manager().status()
+  },
+  /**
+   * Records publishes instead of sending them (a ShouldPublish event's local listeners still run).
+   *
+   * ```ts
+   * using bus = EventBus.fake()
+   * await OrderPlaced.dispatch(1)
+   * EventBus.assertPublished(OrderPlaced, (event: OrderPlaced) => event.orderId === 1)
+   * ```
+   */
+  fake(): EventBusFake {
+    return new EventBusFake(manager())
+  },
+
+  /**
+   * Puts the real bus back.
+   *
+   * ```ts
+   * EventBus.fake(); await run(); EventBus.restore()
+   * ```
+   */
+  restore(): void {
+    restoreFakesOn(manager(), EventBusFake)
+  },
+
+  /**
+   * Asserts the event was published: at least once, `times` times, or once passing `predicate`.
+   *
+   * ```ts
+   * EventBus.assertPublished(OrderPlaced, 2)
+   * ```
+   */
+  assertPublished<E = unknown>(target: PublishTarget, predicateOrTimes?: ((event: E) => boolean) | number): void {
+    currentFake('assertPublished').assertPublished(target, predicateOrTimes)
+  },
+
+  /**
+   * Asserts the event was not published (or none passing `predicate` was).
+   *
+   * ```ts
+   * EventBus.assertNotPublished('stock.low')
+   * ```
+   */
+  assertNotPublished<E = unknown>(target: PublishTarget, predicate?: (event: E) => boolean): void {
+    currentFake('assertNotPublished').assertNotPublished(target, predicate)
+  },
+
+  /**
+   * Asserts nothing was published.
+   *
+   * ```ts
+   * EventBus.assertNothingPublished()
+   * ```
+   */
+  assertNothingPublished(): void {
+    currentFake('assertNothingPublished').assertNothingPublished()
   },
 }
