@@ -140,6 +140,23 @@ describe('the event bus on Redis Streams', () => {
     await vi.waitFor(() => expect(got.sort()).toEqual(['p1', 'p2']), { timeout: 10_000, interval: 20 })
   })
 
+  it('creates its group again when the stream is deleted (Redis restarted empty) and goes on receiving', async () => {
+    const prefix = uniquePrefix()
+    cleanups.push(() => dropPrefix(prefix))
+    const redis = new Redis(REDIS_URL)
+    cleanups.push(async () => void (await redis.quit()))
+    const got: number[] = []
+    const bus = manager('audit', prefix)
+    bus.subscribe('ledger.entry', (event) => void got.push((event as { n: number }).n))
+    await consumer(bus)
+    await bus.publish('ledger.entry', { n: 1 })
+    await vi.waitFor(() => expect(got).toEqual([1]), { timeout: 10_000, interval: 20 })
+    await redis.del(`${prefix}ledger.entry`)
+    await vi.waitFor(async () => expect(((await redis.xinfo('GROUPS', `${prefix}ledger.entry`).catch(() => [])) as unknown[]).length).toBe(1), { timeout: 10_000, interval: 20 })
+    await bus.publish('ledger.entry', { n: 2 })
+    await vi.waitFor(() => expect(got).toEqual([1, 2]), { timeout: 10_000, interval: 20 })
+  })
+
   it('re-claims the events of a consumer killed mid-batch: none lost, a second delivery of an id skipped', async () => {
     const prefix = uniquePrefix()
     cleanups.push(() => dropPrefix(prefix))

@@ -16,6 +16,8 @@ export interface GroupReaderContext {
   /** Seconds a handled id is remembered. */
   readonly dedupTtl: number
   readonly logger: Logger
+  /** Creates the group on each stream again (XGROUP CREATE … MKSTREAM): after the streams were deleted, or Redis restarted empty. */
+  readonly ensureGroup: (group: BusGroup) => Promise<void>
 }
 
 type Entry = [id: string, fields: string[]]
@@ -56,6 +58,11 @@ export class GroupReader {
           this.warned = false
         } catch (error) {
           if (signal.aborted) break
+          if (errorMessage(error).includes('NOGROUP')) {
+            this.context.logger.warn(`Event bus: group "${this.group.group}" is gone (streams deleted, or Redis restarted empty); creating it again.`)
+            await this.context.ensureGroup(this.group).catch(() => undefined)
+            continue
+          }
           if (!this.warned) this.context.logger.warn(`Event bus: reading group "${this.group.group}" failed (${errorMessage(error)}); retrying.`)
           this.warned = true
           await pause(500, signal)

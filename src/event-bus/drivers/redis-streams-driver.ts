@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import type { Logger } from '../../foundation/logger.ts'
 import { errorMessage } from '../../foundation/error-message.ts'
 import { ServiceUnreachableError, isConnectionError, safeAddress } from '../../foundation/service-errors.ts'
-import type { BusGroupStatus, BusMessage, ConsumeOptions, EventBusDriver } from '../event-bus-driver.ts'
+import type { BusGroup, BusGroupStatus, BusMessage, ConsumeOptions, EventBusDriver } from '../event-bus-driver.ts'
 import { GroupReader } from './redis-group-reader.ts'
 
 /** What the Redis Streams driver needs: config/event-bus.ts `redis`, `dedupTtl`, and a logger. */
@@ -48,15 +48,7 @@ export class RedisStreamsDriver implements EventBusDriver {
   }
 
   async consume(options: ConsumeOptions): Promise<void> {
-    for (const group of options.groups) {
-      for (const event of group.events) {
-        try {
-          await this.unreachable(this.redis.xgroup('CREATE', this.streamKey(event), group.group, '$', 'MKSTREAM'))
-        } catch (error) {
-          if (!errorMessage(error).includes('BUSYGROUP')) throw error
-        }
-      }
-    }
+    for (const group of options.groups) await this.ensureGroup(group)
     options.onReady?.()
     const readers = options.groups.map((group) => {
       const redis = this.connect(null)
@@ -71,6 +63,7 @@ export class RedisStreamsDriver implements EventBusDriver {
         block: this.context.block,
         dedupTtl: this.context.dedupTtl,
         logger: this.context.logger,
+        ensureGroup: (lost) => this.ensureGroup(lost),
       })
       return reader.run(options.signal).finally(async () => {
         if (group.transient) await this.destroyGroup(group.group, group.events)
@@ -120,6 +113,17 @@ export class RedisStreamsDriver implements EventBusDriver {
       }
     })()
     return this.closing
+  }
+
+  /** Creates the group on each of its streams, from new entries on; one that exists is kept. */
+  private async ensureGroup(group: BusGroup): Promise<void> {
+    for (const event of group.events) {
+      try {
+        await this.unreachable(this.redis.xgroup('CREATE', this.streamKey(event), group.group, '$', 'MKSTREAM'))
+      } catch (error) {
+        if (!errorMessage(error).includes('BUSYGROUP')) throw error
+      }
+    }
   }
 
   private streamKey(event: string): string {
