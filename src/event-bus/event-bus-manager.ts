@@ -11,6 +11,7 @@ import { afterCommit, currentTransaction, inTransaction } from '../database/tran
 import type { DatabaseManager } from '../database/database-manager.ts'
 import { eventClassName } from '../events/dispatchable.ts'
 import type { PublishGateway } from '../events/dispatch-contracts.ts'
+import { isShouldPublish } from '../events/contracts.ts'
 import type { EventClass } from '../events/types.ts'
 import type { BusGroup, BusGroupStatus, BusMessage, EventBusDriver } from './event-bus-driver.ts'
 import type { PublishInterceptor } from './event-bus-fake.ts'
@@ -48,6 +49,8 @@ export class EventBusManager implements PublishGateway {
   private readonly outbox: OutboxTable | null
   private readonly relay: OutboxRelay | null
   private interceptor: PublishInterceptor | null = null
+  /** The dispatches published already (a ShouldDispatchAfterCommit one is delivered again at its commit). */
+  private readonly claimed = new WeakSet<object>()
 
   constructor(private readonly deps: EventBusDependencies) {
     this.registry = {
@@ -103,6 +106,13 @@ export class EventBusManager implements PublishGateway {
   publish(event: object | string, payload?: unknown): Promise<string> {
     if (typeof event === 'string') return this.send(event, payload)
     return this.send(eventClassName(event.constructor), event)
+  }
+
+  /** @internal What the dispatcher asks of each dispatch: a ShouldPublish event, not published yet. */
+  claims(dispatch: object, event: object | string): boolean {
+    if (!isShouldPublish(event) || this.claimed.has(dispatch)) return false
+    this.claimed.add(dispatch)
+    return true
   }
 
   /** @internal What the dispatcher calls for a ShouldPublish event: publish it while its listeners run here. */

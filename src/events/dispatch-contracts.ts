@@ -32,6 +32,11 @@ export interface BroadcastGateway {
  */
 export interface PublishGateway {
   /**
+   * True when `event` is to be published (a ShouldPublish event), once per `dispatch`: the
+   * dispatcher asks again when a ShouldDispatchAfterCommit event comes back at its commit.
+   */
+  claims(dispatch: object, event: object | string): boolean
+  /**
    * Publishes the event to the bus (inside a transaction: into the outbox, with it) while
    * `local` (its listeners here) runs; resolves to what `local` resolves to once both are done,
    * and rejects if either failed.

@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { afterCommit, inTransaction } from '../database/transactions.ts'
 import type { BroadcastGateway, DispatchInterceptor, EventMiddleware, PublishGateway, QueuedListenerGateway } from './dispatch-contracts.ts'
-import { isShouldPublish } from './contracts.ts'
 import { DispatchInstrumentation, type Trace } from './dispatch-instrumentation.ts'
 import { withEventContext } from './event-context.ts'
 import { eventClassName } from './dispatchable.ts'
@@ -53,7 +52,6 @@ export class Dispatcher {
   private queueGateway: QueuedListenerGateway | null = null
   private broadcaster: BroadcastGateway | null = null
   private publisher: PublishGateway | null = null
-  private readonly published = new WeakSet<Dispatch>()
 
   constructor(logger: DebugLogger = silentLogger) {
     this.registry = new ListenerRegistry(logger)
@@ -345,10 +343,8 @@ export class Dispatcher {
    */
   private deliver(dispatch: Dispatch, trace: Trace | null): Promise<unknown> {
     const resolved = dispatch.resolved
-    if (this.publisher !== null && dispatch.mode === 'dispatch' && isShouldPublish(dispatch.key) && !this.published.has(dispatch)) {
-      this.published.add(dispatch) // published once: a ShouldDispatchAfterCommit event comes back here at the commit
-      return this.publisher.publishEvent(dispatch.name, dispatch.key as object, this.deliver(dispatch, trace))
-    }
+    const publish = this.publisher !== null && dispatch.mode === 'dispatch' && this.publisher.claims(dispatch, dispatch.key)
+    if (publish) return this.publisher!.publishEvent(dispatch.name, dispatch.key as object, this.deliver(dispatch, trace))
     if (resolved === null || !resolved.special || dispatch.mode !== 'dispatch') return this.listeners(dispatch, trace)
     if (resolved.afterCommit && inTransaction()) {
       // Held for the commit (dropped on rollback); commit callbacks run in the committer's async context: put the event's back.
