@@ -1,9 +1,10 @@
 import { afterEach } from 'vitest'
-import { restoreAllBroadcastFakes, restoreAllFakes, restoreAllQueueFakes } from 'herald'
+import { restoreAllBroadcastFakes, restoreAllEventBusFakes, restoreAllFakes, restoreAllQueueFakes } from 'herald'
 
 // A fake never outlives its test, even one that forgot restore().
 afterEach(() => {
   restoreAllFakes()
   restoreAllQueueFakes()
   restoreAllBroadcastFakes()
+  restoreAllEventBusFakes()
 })

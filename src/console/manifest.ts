@@ -221,6 +221,19 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/queue-monitor.ts'),
   },
   {
+    name: 'event-bus:work',
+    description: "Consume this service's event bus subscriptions and relay the outbox until stopped (SIGTERM/SIGINT finish the events in hand)",
+    boots: true,
+    load: () => import('./commands/event-bus-work.ts'),
+  },
+  {
+    name: 'event-bus:status',
+    description: 'Show the event bus streams and consumer groups, with pending and lag, and the outbox size',
+    options: [{ flags: '--json', description: 'Output JSON' }],
+    boots: true,
+    load: () => import('./commands/event-bus-status.ts'),
+  },
+  {
     name: 'migrate',
     description: 'Run the pending database migrations (database/migrations)',
     options: [{ flags: '--database <name>', description: 'The database connection (config/database.ts); the default one when omitted' }],

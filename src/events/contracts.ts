@@ -13,6 +13,7 @@ const SHOULD_QUEUE = Symbol.for('herald.contract.ShouldQueue')
 const SHOULD_BROADCAST = Symbol.for('herald.contract.ShouldBroadcast')
 const SHOULD_BROADCAST_NOW = Symbol.for('herald.contract.ShouldBroadcastNow')
 const AFTER_COMMIT = Symbol.for('herald.contract.ShouldDispatchAfterCommit')
+const SHOULD_PUBLISH = Symbol.for('herald.contract.ShouldPublish')
 /** Marks the framework's own intermediate classes, which are not events of their own. */
 export const FRAMEWORK_CLASS = Symbol.for('herald.frameworkClass')
 
@@ -186,4 +187,20 @@ export function ShouldDispatchAfterCommit<B extends AbstractClass>(Base: B): B {
 
 export function isShouldDispatchAfterCommit(value: unknown): boolean {
   return has(value, AFTER_COMMIT)
+}
+
+/**
+ * Marks an event class to be published to the event bus as well: its listeners in this process
+ * run as usual, and every service subscribed with `EventBus.subscribe` receives it too.
+ *
+ * ```ts
+ * class OrderPlaced extends ShouldPublish(Dispatchable) { constructor(readonly orderId: number) { super() } }
+ * ```
+ */
+export function ShouldPublish<B extends AbstractClass>(Base: B): B {
+  return brand(Base, SHOULD_PUBLISH, 'ShouldPublish')
+}
+
+export function isShouldPublish(value: unknown): boolean {
+  return has(value, SHOULD_PUBLISH)
 }

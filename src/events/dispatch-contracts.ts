@@ -26,6 +26,24 @@ export interface BroadcastGateway {
   broadcast(eventName: string, event: object): Promise<unknown>
 }
 
+/**
+ * Where ShouldPublish events go: the event bus installs one. Without it a published event only
+ * reaches its listeners in this process.
+ */
+export interface PublishGateway {
+  /**
+   * True when `event` is to be published (a ShouldPublish event), once per `dispatch`: the
+   * dispatcher asks again when a ShouldDispatchAfterCommit event comes back at its commit.
+   */
+  claims(dispatch: object, event: object | string): boolean
+  /**
+   * Publishes the event to the bus (inside a transaction: into the outbox, with it) while
+   * `local` (its listeners here) runs; resolves to what `local` resolves to once both are done,
+   * and rejects if either failed.
+   */
+  publishEvent(eventName: string, event: object, local: Promise<unknown>): Promise<unknown>
+}
+
 /** What instrumentation (the event store, metrics, tracing) sees of one dispatch. */
 export interface DispatchRecord {
   /** A ULID, new for each dispatch. */

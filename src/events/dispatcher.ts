@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { afterCommit, inTransaction } from '../database/transactions.ts'
-import type { BroadcastGateway, DispatchInterceptor, EventMiddleware, QueuedListenerGateway } from './dispatch-contracts.ts'
+import type { BroadcastGateway, DispatchInterceptor, EventMiddleware, PublishGateway, QueuedListenerGateway } from './dispatch-contracts.ts'
 import { DispatchInstrumentation, type Trace } from './dispatch-instrumentation.ts'
 import { withEventContext } from './event-context.ts'
 import { eventClassName } from './dispatchable.ts'
@@ -51,6 +51,7 @@ export class Dispatcher {
   private interceptor: DispatchInterceptor | null = null
   private queueGateway: QueuedListenerGateway | null = null
   private broadcaster: BroadcastGateway | null = null
+  private publisher: PublishGateway | null = null
 
   constructor(logger: DebugLogger = silentLogger) {
     this.registry = new ListenerRegistry(logger)
@@ -251,6 +252,11 @@ export class Dispatcher {
     this.broadcaster = gateway
   }
 
+  /** @internal The event bus installs itself here to receive ShouldPublish events. */
+  usePublisher(gateway: PublishGateway | null): void {
+    this.publisher = gateway
+  }
+
   /** @internal The broadcast manager this dispatcher currently hands broadcast events to. */
   get currentBroadcaster(): BroadcastGateway | null {
     return this.broadcaster
@@ -343,6 +349,8 @@ export class Dispatcher {
    */
   private deliver(dispatch: Dispatch, trace: Trace | null): Promise<unknown> {
     const resolved = dispatch.resolved
+    const publish = this.publisher !== null && dispatch.mode === 'dispatch' && this.publisher.claims(dispatch, dispatch.key)
+    if (publish) return this.publisher!.publishEvent(dispatch.name, dispatch.key as object, this.deliver(dispatch, trace))
     if (resolved === null || !resolved.special || dispatch.mode !== 'dispatch') return this.listeners(dispatch, trace)
     if (resolved.afterCommit && inTransaction()) {
       // Held for the commit (dropped on rollback); commit callbacks run in the committer's async context: put the event's back.

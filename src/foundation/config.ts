@@ -2,6 +2,7 @@ import type { HelmetOptions } from 'helmet'
 import type { Env } from './env.ts'
 import { defaultEventsConfig, type EventsConfig } from './events-config.ts'
 import type { LogLevel } from './logger.ts'
+import { defaultEventBusConfig, type EventBusConfig } from './event-bus-config.ts'
 import { defaultOpsConfig, type OpsConfig } from './ops-config.ts'
 import type { ProviderClass } from './provider-lifecycle.ts'
 
@@ -199,6 +200,7 @@ export interface HeraldConfig {
   database: DatabaseConfig
   queue: QueueConfig
   broadcasting: BroadcastingConfig
+  'event-bus': EventBusConfig
   http: HttpConfig
   ops: OpsConfig
 }
@@ -288,6 +290,7 @@ export function defaultConfig(env: Env): HeraldConfig {
       limits: defaultBroadcastLimits(env),
       allowedOrigins: defaultAllowedOrigins(env),
     },
+    'event-bus': defaultEventBusConfig(env),
     http: defaultHttpConfig(env),
     ops: defaultOpsConfig(env),
   }

@@ -5,6 +5,7 @@ import { EventHandlersServiceProvider } from '../events/handlers/event-handlers-
 import { DatabaseServiceProvider } from '../database/database-service-provider.ts'
 import { QueueServiceProvider } from '../queue/queue-service-provider.ts'
 import { BroadcastServiceProvider } from '../broadcasting/broadcast-service-provider.ts'
+import { EventBusServiceProvider } from '../event-bus/event-bus-service-provider.ts'
 import { ObservabilityServiceProvider } from '../observability/observability-service-provider.ts'
 import { setStaticDispatchTarget } from '../events/dispatchable.ts'
 import { setAggregateStoreLocator } from '../events/store/aggregate-root.ts'
@@ -17,6 +18,7 @@ export const frameworkProviders: ServiceProviderClass[] = [
   DatabaseServiceProvider,
   QueueServiceProvider,
   BroadcastServiceProvider,
+  EventBusServiceProvider,
   ObservabilityServiceProvider,
 ]
 

@@ -19,6 +19,7 @@ const PROJECT = [
   '2026_11_23_000004_create_outbox_table',
   '2026_11_23_000005_create_stored_events_table',
   '2026_12_03_000001_add_lease_to_jobs_table',
+  '2026_12_04_000001_create_event_bus_outbox_table',
 ]
 /** One output line per project migration, as a regex source. */
 const eachLine = (line: (name: string) => string, names: readonly string[] = PROJECT) => names.map(line).join('')
