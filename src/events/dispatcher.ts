@@ -150,10 +150,8 @@ export class Dispatcher {
    * context, so a concurrent request's events are not held.
    *
    * ```ts
-   * const order = await events.defer(async () => {
-   *   const order = await orders.create(input)
-   *   await events.dispatch(new OrderPlaced(order)) // held
-   *   return order
+   * await events.defer(async () => {
+   *   await events.dispatch(new OrderPlaced(await orders.create(input))) // held
    * }) // OrderPlaced's listeners run here, or never if create() threw
    * ```
    */
@@ -281,12 +279,9 @@ export class Dispatcher {
   }
 
   /**
-   * Runs an event's listeners again, as `artisan event:replay` does with stored events: in this
-   * process (queued listeners too, inline, in order), without broadcasting or queueing the event
-   * or holding it for a commit; only the listener named `options.listener` (`SendReceipt`, or
-   * `OrderSubscriber@handleOrderPlaced`) when given. Run it inside
-   * `withEventContext({ correlationId, replaying: true }, ...)` so that the instrumentation (the
-   * event store) and the listeners can tell a replay.
+   * Runs an event's listeners again, as `event:replay` does: here (queued ones inline, in order),
+   * never broadcast, queued, published or held for a commit; only `options.listener` when given.
+   * Inside `withEventContext({ correlationId, replaying: true }, …)` the store and listeners can tell.
    *
    * ```ts
    * await withEventContext({ correlationId: stored.correlationId, replaying: true }, () =>
@@ -349,9 +344,8 @@ export class Dispatcher {
    */
   private deliver(dispatch: Dispatch, trace: Trace | null): Promise<unknown> {
     const resolved = dispatch.resolved
-    const publish = this.publisher !== null && dispatch.mode === 'dispatch' && this.publisher.claims(dispatch, dispatch.key)
-    if (publish) return this.publisher!.publishEvent(dispatch.name, dispatch.key as object, this.deliver(dispatch, trace))
     if (resolved === null || !resolved.special || dispatch.mode !== 'dispatch') return this.listeners(dispatch, trace)
+    if (resolved.published && this.publisher?.claims(dispatch, dispatch.key)) return this.publisher.publishEvent(dispatch.name, dispatch.key as object, this.deliver(dispatch, trace))
     if (resolved.afterCommit && inTransaction()) {
       // Held for the commit (dropped on rollback); commit callbacks run in the committer's async context: put the event's back.
       const later = () => (trace === null ? this.deliver(dispatch, null) : withEventContext(trace.context, () => this.deliver(dispatch, trace)))

@@ -1,4 +1,4 @@
-import { FRAMEWORK_CLASS, isShouldBroadcast, isShouldDispatchAfterCommit, isShouldQueue } from './contracts.ts'
+import { FRAMEWORK_CLASS, isShouldBroadcast, isShouldDispatchAfterCommit, isShouldPublish, isShouldQueue } from './contracts.ts'
 import { Dispatchable, eventClassName } from './dispatchable.ts'
 import { schemaCheck } from './event-validation.ts'
 import { routedMethodName } from './listener.ts'
@@ -32,7 +32,9 @@ export interface ResolvedClass {
   readonly broadcast: boolean
   /** The class's `static schema` check, or null without one. */
   readonly validate: ((event: object) => void) | null
-  /** Any of the four: the one flag the hot path reads. */
+  /** A ShouldPublish event: published to the event bus as well as dispatched. */
+  readonly published: boolean
+  /** Any of the five: the one flag the hot path reads. */
   readonly special: boolean
   /** `static concurrent = true`: its listeners start together instead of one after another. */
   readonly concurrent: boolean
@@ -142,6 +144,7 @@ export class ListenerRegistry {
     const queued = isShouldQueue(ctor)
     const afterCommit = isShouldDispatchAfterCommit(ctor)
     const broadcast = isShouldBroadcast(ctor)
+    const published = isShouldPublish(ctor)
     const validate = schemaCheck(name, (ctor as { schema?: unknown }).schema)
     const resolved: ResolvedClass = {
       name,
@@ -150,7 +153,8 @@ export class ListenerRegistry {
       afterCommit,
       broadcast,
       validate,
-      special: queued || afterCommit || broadcast || validate !== null,
+      published,
+      special: queued || afterCommit || broadcast || published || validate !== null,
       concurrent: (ctor as { concurrent?: unknown }).concurrent === true,
     }
     this.classes.set(name, ctor)
