@@ -130,8 +130,12 @@ export const commands: readonly CommandDefinition[] = [
     description: 'Create an event subscriber in app/subscribers',
     arguments: [{ name: 'name', description: 'The subscriber class, e.g. OrderLifecycle', required: true }],
     options: [
-      { flags: '--events <events>', description: 'Comma-separated events, each routed to a method (OrderShipped,task.completed)' },
-      { flags: '--force', description: 'Overwrite an existing file' },
+      {
+        flags: '--events <events...>',
+        description: 'Events, each routed to a method, apart or comma separated (OrderShipped task.completed); put the name first',
+      },
+      { flags: '--test', description: 'Also create its test' },
+      { flags: '--force', description: 'Overwrite existing files' },
     ],
     boots: false,
     load: () => import('./commands/make-subscriber.ts'),
