@@ -6,6 +6,7 @@ import type { Dispatcher } from './dispatcher.ts'
 import { eventClassName } from './dispatchable.ts'
 import type { EventClass, EventKey } from './types.ts'
 import { errorMessage } from '../foundation/error-message.ts'
+import { declaresSubscriberEvents } from './subscriber-routes.ts'
 
 /** Where discovery looks, as absolute paths. */
 export interface DiscoveryPaths {
@@ -72,7 +73,7 @@ function declaredEvents(value: Function): readonly EventKey[] | undefined {
 
 function isSubscriberClass(value: Function): boolean {
   const proto = (value as { prototype?: Record<string, unknown> }).prototype
-  return typeof proto?.subscribe === 'function' || declaredEvents(value) !== undefined
+  return typeof proto?.subscribe === 'function' || declaresSubscriberEvents((value as { events?: unknown }).events)
 }
 
 function keyName(key: EventKey): string {
