@@ -1,3 +1,5 @@
+import type { StringEventDeclaration } from './event-declarations.ts'
+
 /**
  * What an event class says about itself, for `event:list --json` and `event:show`: its
  * `static description`, `static tags`, `static schema` (as JSON Schema) and an example payload.
@@ -23,7 +25,7 @@ export interface EventDescription {
 /** A JSON Schema document, as zod's `toJSONSchema()` writes it. */
 export type JsonSchema = { readonly [key: string]: unknown }
 
-/** What the catalog reads off an event class. */
+/** What the catalog reads off an event class or a string event's declaration. */
 interface DescribedClass {
   description?: unknown
   tags?: unknown
@@ -33,10 +35,13 @@ interface DescribedClass {
 
 const undescribed: EventDescription = Object.freeze({ description: null, tags: Object.freeze([]), schema: null, example: null })
 
-/** The catalog entry of an event class (or of a string event: nothing to say). */
-export function describeEvent(eventClass: Function | undefined): EventDescription {
-  if (eventClass === undefined) return undescribed
-  const { description, tags, schema, example } = eventClass as DescribedClass
+/**
+ * The catalog entry of an event class, or of a string event's `defineEvents()` declaration
+ * (the same fields); undefined (a string event nobody declared) says nothing.
+ */
+export function describeEvent(described: Function | StringEventDeclaration | undefined): EventDescription {
+  if (described === undefined) return undescribed
+  const { description, tags, schema, example } = described as DescribedClass
   const jsonSchema = toJsonSchema(schema)
   return {
     description: typeof description === 'string' ? description : null,

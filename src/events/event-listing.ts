@@ -53,16 +53,19 @@ export function listEvents(dispatcher: Dispatcher, discovery: DiscoveryReport, f
   return { events, wildcards }
 }
 
-/** The events discovered in app/events or listened to by name (not wildcard patterns), sorted. */
+/**
+ * The events discovered in app/events (classes, and string events declared with
+ * `defineEvents`) or listened to by name (not wildcard patterns), sorted.
+ */
 function knownEvents(discovery: DiscoveryReport, registered: ReadonlyMap<string, unknown>): string[] {
-  const names = new Set<string>(discovery.events.keys())
+  const names = new Set<string>([...discovery.events.keys(), ...(discovery.declared.keys())])
   for (const name of registered.keys()) if (!isWildcard(name)) names.add(name)
   return [...names].sort()
 }
 
 function listedEvent(dispatcher: Dispatcher, discovery: DiscoveryReport, name: string): ListedEvent {
   const eventClass = discovery.events.get(name) ?? (dispatcher.eventClass(name) as EventClass | undefined)
-  const { description, tags, schema, example } = describeEvent(eventClass)
+  const { description, tags, schema, example } = describeEvent(eventClass ?? discovery.declared.get(name))
   return {
     event: name,
     description,

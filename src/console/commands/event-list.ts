@@ -2,13 +2,14 @@ import type { Application } from '../../foundation/application.ts'
 import { listEvents, type ListedListener } from '../../events/event-listing.ts'
 import type { CommandHandler } from '../command.ts'
 import type { Output } from '../output.ts'
+import { oneLine } from '../quote-input.ts'
 
 /** One listener's line under its event; shared with `event:show`. */
 export function describeListener(listener: ListedListener, output: Output): string {
-  const method = listener.method ? `@${listener.method}` : ''
-  const via = listener.pattern ? output.paint(` (wildcard ${listener.pattern})`, 'dim') : ''
+  const method = listener.method ? `@${oneLine(listener.method)}` : ''
+  const via = listener.pattern ? output.paint(` (wildcard ${oneLine(listener.pattern)})`, 'dim') : ''
   const queued = listener.queued ? output.paint(' (queued)', 'cyan') : ''
-  return `  ⇂ ${listener.name}${method}${queued}${via}`
+  return `  ⇂ ${oneLine(listener.name)}${method}${queued}${via}`
 }
 
 /** Prints the event listing; shared by `event:list` and `about`. */
@@ -19,12 +20,13 @@ export function printEventList(app: Application, output: Output, filter?: string
     return
   }
   for (const { event, broadcast, listeners } of listing.events) {
-    output.line(`${output.paint(event, 'yellow')}${broadcast ? output.paint(' (broadcast)', 'cyan') : ''}`)
+    // Event names come from application code (any string works): shown on their line, escapes and all.
+    output.line(`${output.paint(oneLine(event), 'yellow')}${broadcast ? output.paint(' (broadcast)', 'cyan') : ''}`)
     if (listeners.length === 0) output.line(output.paint('  (no listeners)', 'dim'))
     for (const listener of listeners) output.line(describeListener(listener, output))
   }
   for (const { event, listeners } of listing.wildcards) {
-    output.line(`${output.paint(event, 'cyan')} ${output.paint('(wildcard)', 'dim')}`)
+    output.line(`${output.paint(oneLine(event), 'cyan')} ${output.paint('(wildcard)', 'dim')}`)
     for (const listener of listeners) output.line(describeListener({ ...listener, pattern: null }, output))
   }
 }
