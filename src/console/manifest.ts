@@ -82,6 +82,7 @@ export const commands: readonly CommandDefinition[] = [
     description: "List the application's events and listeners",
     options: [
       { flags: '--event <name>', description: 'Only events whose name contains this' },
+      { flags: '--category <name>', description: 'Only events of this category (static category, or category in defineEvents())' },
       { flags: '--json', description: 'Output JSON' },
     ],
     boots: true,

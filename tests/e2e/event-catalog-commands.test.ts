@@ -122,6 +122,14 @@ describe('string events declared with defineEvents in the catalog', () => {
     })
   })
 
+  it('a category filter where no event declares one is an error saying how to declare one', { timeout }, async () => {
+    expect(await artisan(copy.root, 'event:list', '--category', 'exports')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'No event has category "exports": none declares one (static category, or category in defineEvents()).\n',
+    })
+  })
+
   it('the event cache keeps the declarations', { timeout }, async () => {
     const cache = await artisan(copy.root, 'event:cache')
     expect(cache.code).toBe(0)
@@ -146,5 +154,90 @@ describe('string events declared with defineEvents in the catalog', () => {
     } finally {
       rmSync(join(copy.root, file))
     }
+  })
+})
+
+const categorised = {
+  'app/events/invoice-sent.ts': `import { Dispatchable } from 'herald'
+
+export class InvoiceSent extends Dispatchable {
+  static description = 'An invoice went out'
+  static category = 'billing'
+}
+`,
+  'app/events/catalog-events.ts': `import { defineEvents } from 'herald'
+
+declare module 'herald' {
+  interface EventsList {
+    'catalog.report.sent': { id: number }
+    'catalog.odd': { id: number }
+  }
+}
+
+export const catalogEvents = defineEvents({
+  'catalog.report.sent': { category: 'reports' },
+  'catalog.odd': { category: 'we\\u001b[2Jird ü/1' },
+})
+`,
+}
+
+describe('event categories', () => {
+  let copy: ReturnType<typeof copyProject>
+  const wildcards = '  ⇂ AuditSubscriber (wildcard *)\n  ⇂ DashboardSubscriber (wildcard *)\n'
+  beforeAll(() => {
+    copy = copyProject()
+    for (const [file, text] of Object.entries(categorised)) write(copy.root, file, text)
+  })
+  afterAll(() => copy.remove())
+
+  it('event:list shows each event’s category, escaped onto its line', { timeout }, async () => {
+    const result = await artisan(copy.root, 'event:list')
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toContain(`InvoiceSent [billing]\n${wildcards}`)
+    expect(result.stdout).toContain(`catalog.report.sent [reports]\n${wildcards}`)
+    expect(result.stdout).toContain(`catalog.odd [we\\u001b[2Jird ü/1]\n${wildcards}`)
+    // Events without one show none.
+    expect(result.stdout).toContain('\nUserRegistered\n')
+    expect(result.stdout).not.toContain('\u001b')
+  })
+
+  it('--category keeps that category’s events exactly, odd characters included, and no wildcard patterns', { timeout }, async () => {
+    const [billing, odd, json, named] = await Promise.all([
+      artisan(copy.root, 'event:list', '--category', 'billing'),
+      artisan(copy.root, 'event:list', '--category=we\u001b[2Jird ü/1'),
+      artisan(copy.root, 'event:list', '--category', 'reports', '--json'),
+      artisan(copy.root, 'event:list', '--category', 'billing', '--event', 'Order'),
+    ])
+    expect(billing).toEqual({ code: 0, stdout: `InvoiceSent [billing]\n${wildcards}`, stderr: '' })
+    expect(odd).toEqual({ code: 0, stdout: `catalog.odd [we\\u001b[2Jird ü/1]\n${wildcards}`, stderr: '' })
+    expect(json.code).toBe(0)
+    const listing = JSON.parse(json.stdout) as { events: Array<{ event: string; category: string }>; wildcards: unknown[] }
+    expect(listing.events.map(({ event, category }) => [event, category])).toEqual([['catalog.report.sent', 'reports']])
+    expect(listing.wildcards).toEqual([])
+    // A known category with a name filter that leaves nothing is an empty list, not an error.
+    expect(named).toEqual({ code: 0, stdout: 'No events match "Order".\n', stderr: '' })
+  })
+
+  it('an unknown or empty category is one line on stderr and exit 1, in JSON mode too', { timeout }, async () => {
+    const cases: Array<[string[], string]> = [
+      [['--category', 'Billing'], 'No event has category "Billing": did you mean billing?'],
+      [['--category', 'reprts', '--json'], 'No event has category "reprts": did you mean reports?'],
+      [['--category', 'nothing-like-it'], 'No event has category "nothing-like-it": the categories are billing, reports, we\\u001b[2Jird ü/1.'],
+      [['--category', 'x\nboom\u001b[2J'], 'No event has category "x\\nboom\\u001b[2J": the categories are billing, reports, we\\u001b[2Jird ü/1.'],
+      [['--category', ' '], '--category is empty: give one, e.g. --category orders.'],
+      [['--category', ''], '--category is empty: give one, e.g. --category orders.'],
+    ]
+    const results = await Promise.all(cases.map(([args]) => artisan(copy.root, 'event:list', ...args)))
+    results.forEach((result, index) => {
+      const [args, message] = cases[index]!
+      expect({ args, ...result }).toEqual({ args, code: 1, stdout: '', stderr: `${message}\n` })
+    })
+  })
+
+  it('event:show prints the category', { timeout }, async () => {
+    const [invoice, plain] = await Promise.all([artisan(copy.root, 'event:show', 'InvoiceSent'), artisan(copy.root, 'event:show', 'UserRegistered')])
+    expect(invoice.stdout).toContain('InvoiceSent\n  An invoice went out\n  Category: billing\n\nListeners\n')
+    expect(plain.code).toBe(0)
+    expect(plain.stdout).not.toContain('Category:')
   })
 })

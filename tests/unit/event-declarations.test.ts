@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { Dispatcher, defineEvents } from 'herald'
+import { Dispatchable, Dispatcher, defineEvents } from 'herald'
 import { emptyDiscovery } from '../../src/events/discovery.ts'
 import { isDeclaredEvents } from '../../src/events/event-declarations.ts'
-import { listEvents, showEvent } from '../../src/events/event-listing.ts'
+import { describeEvent } from '../../src/events/event-catalog.ts'
+import { eventCategories, listEvents, showEvent } from '../../src/events/event-listing.ts'
 
 // Names no other file declares: an EventsList augmentation is global to the compilation.
 declare module 'herald' {
@@ -42,5 +43,32 @@ describe('defineEvents', () => {
     expect(entry.schema).toMatchObject({ type: 'object', required: ['reportId'] })
     expect(listEvents(events, discovery).events).toEqual([entry])
     expect(listEvents(events, emptyDiscovery).events).toEqual([])
+  })
+
+  it('reads a category off a class and a declaration, and filters by it exactly', () => {
+    class InvoiceSent extends Dispatchable {
+      static category = ' billing '
+    }
+    class Odd extends Dispatchable {
+      static category = 42
+    }
+    expect(describeEvent(InvoiceSent).category).toBe('billing')
+    expect(describeEvent(Odd).category).toBeNull()
+    const declared = defineEvents({ 'declarations.report.sent': { category: 'reports/ü 1' } })
+    const discovery = { ...emptyDiscovery, declared: new Map(Object.entries(declared)) }
+    const events = new Dispatcher()
+    events.listen(InvoiceSent, () => undefined)
+    events.listen(Odd, () => undefined)
+    events.listen('declarations.*', () => undefined)
+    const all = listEvents(events, discovery)
+    expect(eventCategories(all.events)).toEqual(['billing', 'reports/ü 1'])
+    expect(all.wildcards.map((w) => w.event)).toEqual(['declarations.*'])
+    const reports = listEvents(events, discovery, { category: 'reports/ü 1' })
+    expect(reports.events.map((e) => e.event)).toEqual(['declarations.report.sent'])
+    // Wildcard patterns have no category: a category filter leaves them out.
+    expect(reports.wildcards).toEqual([])
+    expect(listEvents(events, discovery, { category: 'Billing' }).events).toEqual([])
+    expect(listEvents(events, discovery, { category: 'billing', event: 'Invoice' }).events.map((e) => e.event)).toEqual(['InvoiceSent'])
+    expect(listEvents(events, discovery, { category: 'billing', event: 'Report' }).events).toEqual([])
   })
 })

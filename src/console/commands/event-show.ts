@@ -18,6 +18,7 @@ const eventShow: CommandHandler = ({ app, args, options, output }) => {
   // Names and texts come from application code: shown on their line, escapes and all.
   output.line(`${output.paint(oneLine(event.event), 'yellow')}${event.broadcast ? output.paint(' (broadcast)', 'cyan') : ''}`)
   if (event.description !== null) output.line(`  ${oneLine(event.description)}`)
+  if (event.category !== null) output.line(`  ${output.paint('Category:', 'dim')} ${oneLine(event.category)}`)
   if (event.tags.length > 0) output.line(`  ${output.paint('Tags:', 'dim')} ${oneLine(event.tags.join(', '))}`)
   output.line()
   output.line(output.paint('Listeners', 'bold'))
