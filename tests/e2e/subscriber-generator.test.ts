@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyProject } from '../support/project-copy.ts'
@@ -99,6 +99,9 @@ describe('make:subscriber --events', () => {
   })
   afterAll(() => copy.remove())
   const file = () => readFileSync(join(copy.root, 'app/subscribers/order-lifecycle.ts'), 'utf8')
+  /** app/subscribers, file → content: what a refused command must leave as it was. */
+  const subscribers = () =>
+    new Map(readdirSync(join(copy.root, 'app/subscribers')).map((name) => [name, readFileSync(join(copy.root, 'app/subscribers', name), 'utf8')]))
 
   it('takes the events apart, with commas, or both, and gives the same subscriber', { timeout }, async () => {
     const forms = [
@@ -124,7 +127,7 @@ describe('make:subscriber --events', () => {
   })
 
   it('refuses an empty item, an empty list, odd names and a swallowed name, writing nothing', { timeout }, async () => {
-    const before = file()
+    const before = subscribers()
     const cases: Array<[string[], string]> = [
       [['--events=OrderPlaced,,task.completed'], '--events has an empty item ("OrderPlaced,,task.completed"): list events like --events OrderShipped task.completed.'],
       [['--events', 'OrderPlaced', ''], '--events has an empty item ("OrderPlaced" ""): list events like --events OrderShipped task.completed.'],
@@ -133,6 +136,7 @@ describe('make:subscriber --events', () => {
       [['--events', 'task completed'], 'Invalid event name "task completed": string events use letters, digits and . _ - : * (e.g. order.shipped, orders.*).'],
       [['--events', "task.'done\n"], 'Invalid event name "task.\'done": string events use letters, digits and . _ - : * (e.g. order.shipped, orders.*).'],
       [['--events', 'OrderPlaced', 'OrderPlaced'], '"OrderPlaced" and "OrderPlaced" would both be routed to handleOrderPlaced(): list each event once.'],
+      [['--events', ...Array.from({ length: 101 }, (_, i) => `e.n${i}`)], '--events lists 101 events: a subscriber takes at most 100.'],
     ]
     const results = await Promise.all(cases.map(([args]) => artisan(copy.root, 'make:subscriber', 'Other', ...args, '--force')))
     results.forEach((result, index) => {
@@ -146,7 +150,7 @@ describe('make:subscriber --events', () => {
     const missing = await artisan(copy.root, 'make:subscriber', 'Other', '--events')
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/^error: option '--events <events\.\.\.>' argument missing/)
-    expect(file()).toBe(before)
+    expect(subscribers()).toEqual(before)
     expect(existsSync(join(copy.root, 'app/subscribers/other.ts'))).toBe(false)
   })
 })

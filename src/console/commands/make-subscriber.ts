@@ -40,7 +40,7 @@ async function subscribedEvents(cwd: string, values: readonly string[], subscrib
     if (reference.kind === 'string') {
       if (reference.wildcard) {
         throw new UserError(
-          `A subscriber routes events to methods by name, so "${item}" cannot be one: make a listener for it, make:listener Name --event='${item}'.`,
+          `A subscriber routes events to methods by name, so "${item}" cannot be one: make a listener for it (make:listener Name --event='${item}'), or route it by hand in static events ({ '${item}': 'handleEvents' }).`,
         )
       }
       events.push(stringEventContext(reference.eventName))
