@@ -51,6 +51,7 @@ export { EventFake, restoreAllFakes, type FakeOptions, type FakePayload, type Re
 export type { DiscoveryReport } from './events/discovery.ts'
 export type { EventListing, ListedEvent, ListedListener } from './events/event-listing.ts'
 export type { EventDescription, JsonSchema } from './events/event-catalog.ts'
+export { defineEvents, type DeclaredEvents, type StringEventDeclaration, type StringEventDeclarations } from './events/event-declarations.ts'
 export { LogSubscriber } from './events/handlers/log-subscriber.ts'
 export { JsonLinesSubscriber, type JsonLinesOptions } from './events/handlers/json-lines-subscriber.ts'
 export { WebhookListener, WebhookSubscriber, WEBHOOK_DELIVERY, type WebhookDelivery, type WebhookOptions } from './events/handlers/webhook-listener.ts'

@@ -82,6 +82,7 @@ export const commands: readonly CommandDefinition[] = [
     description: "List the application's events and listeners",
     options: [
       { flags: '--event <name>', description: 'Only events whose name contains this' },
+      { flags: '--category <name>', description: 'Only events of this category (static category, or category in defineEvents())' },
       { flags: '--json', description: 'Output JSON' },
     ],
     boots: true,
@@ -130,8 +131,12 @@ export const commands: readonly CommandDefinition[] = [
     description: 'Create an event subscriber in app/subscribers',
     arguments: [{ name: 'name', description: 'The subscriber class, e.g. OrderLifecycle', required: true }],
     options: [
-      { flags: '--events <events>', description: 'Comma-separated events, each routed to a method (OrderShipped,task.completed)' },
-      { flags: '--force', description: 'Overwrite an existing file' },
+      {
+        flags: '--events <events...>',
+        description: 'Events, each routed to a method, apart or comma separated (OrderShipped task.completed); put the name first',
+      },
+      { flags: '--test', description: 'Also create its test' },
+      { flags: '--force', description: 'Overwrite existing files' },
     ],
     boots: false,
     load: () => import('./commands/make-subscriber.ts'),

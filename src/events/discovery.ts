@@ -6,6 +6,8 @@ import type { Dispatcher } from './dispatcher.ts'
 import { eventClassName } from './dispatchable.ts'
 import type { EventClass, EventKey } from './types.ts'
 import { errorMessage } from '../foundation/error-message.ts'
+import { declaresSubscriberEvents } from './subscriber-routes.ts'
+import { isDeclaredEvents, type StringEventDeclaration } from './event-declarations.ts'
 
 /** Where discovery looks, as absolute paths. */
 export interface DiscoveryPaths {
@@ -23,6 +25,8 @@ export interface DiscoveryManifest {
   readonly events: ReadonlyArray<{ readonly name: string; readonly file: string; readonly export: string }>
   readonly listeners: ReadonlyArray<{ readonly file: string; readonly export: string; readonly events: readonly string[] }>
   readonly subscribers: ReadonlyArray<{ readonly file: string; readonly export: string }>
+  /** `defineEvents(...)` exports of the events folder (string events for the catalog). Absent in older caches. */
+  readonly declarations?: ReadonlyArray<{ readonly file: string; readonly export: string; readonly names: readonly string[] }>
 }
 
 /** What discovery registered. */
@@ -31,6 +35,8 @@ export interface DiscoveryReport {
   readonly events: Map<string, EventClass>
   readonly listeners: ReadonlyArray<{ readonly file: string; readonly listener: Function; readonly events: readonly EventKey[] }>
   readonly subscribers: ReadonlyArray<{ readonly file: string; readonly subscriber: Function }>
+  /** String events declared with `defineEvents(...)` in the events folder, by name. */
+  readonly declared: ReadonlyMap<string, StringEventDeclaration>
   /** True when the registrations came from the event cache instead of a scan. */
   readonly cached: boolean
   /** What was registered, as `artisan event:cache` writes it. */
@@ -41,8 +47,9 @@ export const emptyDiscovery: DiscoveryReport = {
   events: new Map(),
   listeners: [],
   subscribers: [],
+  declared: new Map(),
   cached: false,
-  manifest: { version: 1, events: [], listeners: [], subscribers: [] },
+  manifest: { version: 1, events: [], listeners: [], subscribers: [], declarations: [] },
 }
 
 const SOURCE = /\.(ts|mts|js|mjs)$/
@@ -72,7 +79,7 @@ function declaredEvents(value: Function): readonly EventKey[] | undefined {
 
 function isSubscriberClass(value: Function): boolean {
   const proto = (value as { prototype?: Record<string, unknown> }).prototype
-  return typeof proto?.subscribe === 'function' || declaredEvents(value) !== undefined
+  return typeof proto?.subscribe === 'function' || declaresSubscriberEvents((value as { events?: unknown }).events)
 }
 
 function keyName(key: EventKey): string {
@@ -91,12 +98,15 @@ export async function scanEvents(paths: DiscoveryPaths, root: string): Promise<D
     events: [] as Array<{ name: string; file: string; export: string }>,
     listeners: [] as Array<{ file: string; export: string; events: string[] }>,
     subscribers: [] as Array<{ file: string; export: string }>,
+    declarations: [] as Array<{ file: string; export: string; names: string[] }>,
   }
   for (const path of sourceFiles(paths.events)) {
     const file = relativeFile(root, path)
     for (const [exported, value] of Object.entries(await importFile(root, file))) {
       if (typeof value === 'function' && value.prototype) {
         manifest.events.push({ name: eventClassName(value), file, export: exported })
+      } else if (isDeclaredEvents(value)) {
+        manifest.declarations.push({ file, export: exported, names: Object.keys(value) })
       }
     }
   }
@@ -138,9 +148,12 @@ export async function registerDiscovered(
   root: string,
   cached: boolean,
 ): Promise<DiscoveryReport> {
-  const load = async (file: string, exported: string): Promise<Function> => {
+  const exportOf = async (file: string, exported: string): Promise<unknown> => {
     if (cached && !existsSync(join(root, file))) throw staleCache(`${file} no longer exists`)
-    const value = (await importFile(root, file))[exported]
+    return (await importFile(root, file))[exported]
+  }
+  const load = async (file: string, exported: string): Promise<Function> => {
+    const value = await exportOf(file, exported)
     if (typeof value !== 'function') {
       if (cached) throw staleCache(`${file} no longer exports ${exported}`)
       throw new UserError(`${file} does not export a class as ${exported}.`)
@@ -151,11 +164,29 @@ export async function registerDiscovered(
     events: new Map<string, EventClass>(),
     listeners: [] as Array<{ file: string; listener: Function; events: readonly EventKey[] }>,
     subscribers: [] as Array<{ file: string; subscriber: Function }>,
+    declared: new Map<string, StringEventDeclaration>(),
     cached,
     manifest,
   }
   for (const { name, file, export: exported } of manifest.events) {
     report.events.set(name, (await load(file, exported)) as EventClass)
+  }
+  const declaredIn = new Map<string, string>()
+  for (const { file, export: exported } of manifest.declarations ?? []) {
+    const value = await exportOf(file, exported)
+    if (!isDeclaredEvents(value)) {
+      if (cached) throw staleCache(`${file} no longer exports ${exported} from defineEvents()`)
+      throw new UserError(`${file} does not export defineEvents(...) as ${exported}.`)
+    }
+    for (const [name, declaration] of Object.entries(value)) {
+      const classFile = manifest.events.find((event) => event.name === name)?.file
+      const other = declaredIn.get(name) ?? (classFile === undefined ? undefined : `the event class in ${classFile}`)
+      if (other !== undefined) {
+        throw new UserError(`Event "${name}" is declared twice, in ${file} and ${other}: declare it once.`)
+      }
+      declaredIn.set(name, file)
+      report.declared.set(name, declaration)
+    }
   }
   for (const { file, export: exported, events } of manifest.listeners) {
     const listener = await load(file, exported)

@@ -1,10 +1,14 @@
+import type { StringEventDeclaration } from './event-declarations.ts'
+
 /**
  * What an event class says about itself, for `event:list --json` and `event:show`: its
- * `static description`, `static tags`, `static schema` (as JSON Schema) and an example payload.
+ * `static description`, `static category`, `static tags`, `static schema` (as JSON Schema)
+ * and an example payload. A string event says the same in `defineEvents()`.
  *
  * ```ts
  * export class OrderPlaced extends Dispatchable {
  *   static description = 'A customer placed an order'
+ *   static category = 'orders'                // event:list --category orders
  *   static tags = ['orders']
  *   static schema = z.object({ orderId: z.number().int().positive() })
  *   static example = { orderId: 42 }          // optional: else derived from the schema
@@ -13,6 +17,8 @@
  */
 export interface EventDescription {
   readonly description: string | null
+  /** One word grouping events: `event:list` shows it and `--category` filters by it. */
+  readonly category: string | null
   readonly tags: readonly string[]
   /** The payload schema as JSON Schema (draft 2020-12), or null when the class declares none. */
   readonly schema: JsonSchema | null
@@ -23,23 +29,28 @@ export interface EventDescription {
 /** A JSON Schema document, as zod's `toJSONSchema()` writes it. */
 export type JsonSchema = { readonly [key: string]: unknown }
 
-/** What the catalog reads off an event class. */
+/** What the catalog reads off an event class or a string event's declaration. */
 interface DescribedClass {
   description?: unknown
+  category?: unknown
   tags?: unknown
   schema?: unknown
   example?: unknown
 }
 
-const undescribed: EventDescription = Object.freeze({ description: null, tags: Object.freeze([]), schema: null, example: null })
+const undescribed: EventDescription = Object.freeze({ description: null, category: null, tags: Object.freeze([]), schema: null, example: null })
 
-/** The catalog entry of an event class (or of a string event: nothing to say). */
-export function describeEvent(eventClass: Function | undefined): EventDescription {
-  if (eventClass === undefined) return undescribed
-  const { description, tags, schema, example } = eventClass as DescribedClass
+/**
+ * The catalog entry of an event class, or of a string event's `defineEvents()` declaration
+ * (the same fields); undefined (a string event nobody declared) says nothing.
+ */
+export function describeEvent(described: Function | StringEventDeclaration | undefined): EventDescription {
+  if (described === undefined) return undescribed
+  const { description, category, tags, schema, example } = described as DescribedClass
   const jsonSchema = toJsonSchema(schema)
   return {
     description: typeof description === 'string' ? description : null,
+    category: typeof category === 'string' && category.trim() !== '' ? category.trim() : null,
     tags: Array.isArray(tags) ? tags.filter((tag): tag is string => typeof tag === 'string') : [],
     schema: jsonSchema,
     example: example !== undefined ? example : jsonSchema === null ? null : exampleOf(jsonSchema, jsonSchema),

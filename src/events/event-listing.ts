@@ -37,35 +37,62 @@ function listed(listener: RegisteredListener): ListedListener {
   }
 }
 
+/** What `event:list` keeps: events whose name contains `event`, of category `category` (exactly). */
+export interface EventFilter {
+  readonly event?: string
+  readonly category?: string
+}
+
 /**
  * Each known event (discovered in app/events or listened to by name) with the listeners that
- * would run for it, wildcards included, and each wildcard pattern with its listeners.
+ * would run for it, wildcards included, and each wildcard pattern with its listeners. A string
+ * filter is the name filter. Wildcard patterns have no category, so a category filter leaves
+ * them out.
  */
-export function listEvents(dispatcher: Dispatcher, discovery: DiscoveryReport, filter?: string): EventListing {
+export function listEvents(dispatcher: Dispatcher, discovery: DiscoveryReport, filter: string | EventFilter = {}): EventListing {
+  const { event: name, category } = typeof filter === 'string' ? { event: filter, category: undefined } : filter
   const registered = dispatcher.getListeners()
-  const keep = (name: string) => filter === undefined || name.includes(filter)
+  const keep = (event: string) => name === undefined || event.includes(name)
   const events = knownEvents(discovery, registered)
-    .filter(keep)
-    .map((name) => listedEvent(dispatcher, discovery, name))
+    .map((event) => listedEvent(dispatcher, discovery, event))
+    .filter((event) => keep(event.event) && (category === undefined || event.category === category))
   const wildcards = [...registered]
-    .filter(([name]) => isWildcard(name) && keep(name))
-    .map(([name, listeners]) => ({ event: name, description: null, tags: [], broadcast: false, listeners: listeners.map(listed), schema: null, example: null }))
+    .filter(([pattern]) => isWildcard(pattern) && keep(pattern) && category === undefined)
+    .map(([pattern, listeners]) => ({
+      event: pattern,
+      description: null,
+      category: null,
+      tags: [],
+      broadcast: false,
+      listeners: listeners.map(listed),
+      schema: null,
+      example: null,
+    }))
   return { events, wildcards }
 }
 
-/** The events discovered in app/events or listened to by name (not wildcard patterns), sorted. */
+/** Every category the known events declare, sorted. */
+export function eventCategories(events: readonly ListedEvent[]): string[] {
+  return [...new Set(events.flatMap((event) => (event.category === null ? [] : [event.category])))].sort()
+}
+
+/**
+ * The events discovered in app/events (classes, and string events declared with
+ * `defineEvents`) or listened to by name (not wildcard patterns), sorted.
+ */
 function knownEvents(discovery: DiscoveryReport, registered: ReadonlyMap<string, unknown>): string[] {
-  const names = new Set<string>(discovery.events.keys())
+  const names = new Set<string>([...discovery.events.keys(), ...(discovery.declared.keys())])
   for (const name of registered.keys()) if (!isWildcard(name)) names.add(name)
   return [...names].sort()
 }
 
 function listedEvent(dispatcher: Dispatcher, discovery: DiscoveryReport, name: string): ListedEvent {
   const eventClass = discovery.events.get(name) ?? (dispatcher.eventClass(name) as EventClass | undefined)
-  const { description, tags, schema, example } = describeEvent(eventClass)
+  const { description, category, tags, schema, example } = describeEvent(eventClass ?? discovery.declared.get(name))
   return {
     event: name,
     description,
+    category,
     tags,
     broadcast: isShouldBroadcast(eventClass),
     listeners: dispatcher.getListeners(eventClass ?? name).map(listed),

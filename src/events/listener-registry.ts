@@ -3,6 +3,7 @@ import { Dispatchable, eventClassName } from './dispatchable.ts'
 import { schemaCheck } from './event-validation.ts'
 import { routedMethodName } from './listener.ts'
 import type { DebugLogger, EventKey, RegisteredListener } from './types.ts'
+import { subscriberRoutes } from './subscriber-routes.ts'
 import { isWildcard, wildcardMatcher } from './wildcard.ts'
 
 /** Calls a listener: `(eventName, event)`, whatever shape the listener has. */
@@ -89,8 +90,9 @@ export class ListenerRegistry {
 
   /**
    * Registers a subscriber: one with `subscribe(events)` is handed to `callSubscribe` (the
-   * closures it registers are named after it); one with `static events` has its methods routed
-   * by name. The same class twice is a no-op.
+   * closures it registers are named after it); one with `static events` has its methods routed:
+   * by name for event classes and names (`handleOrderShipped`), or as its route maps say
+   * (`{ 'task.*': 'handleTaskEvents' }`, see subscriber-routes.ts). The same class twice is a no-op.
    */
   subscribe(subscriber: (new () => object) | object, callSubscribe: (instance: { subscribe(events: unknown): void }) => void): void {
     const ctor = typeof subscriber === 'function' ? subscriber : subscriber.constructor
@@ -99,7 +101,6 @@ export class ListenerRegistry {
       return
     }
     const instance = typeof subscriber === 'function' ? new (subscriber as new () => object)() : subscriber
-    const declared = (ctor as { events?: readonly EventKey[] }).events
     if (typeof (instance as { subscribe?: unknown }).subscribe === 'function') {
       this.subscribing = displayName(ctor)
       try {
@@ -107,13 +108,17 @@ export class ListenerRegistry {
       } finally {
         this.subscribing = null
       }
-    } else if (Array.isArray(declared)) {
-      for (const key of declared) {
-        const name = this.nameOf(key)
-        this.register(name, ctor, this.routedMethod(instance, ctor, name), instance)
-      }
     } else {
-      throw new TypeError(`Subscriber "${displayName(ctor)}" has neither a subscribe(events) method nor static events.`)
+      const routes = subscriberRoutes((ctor as { events?: unknown }).events, displayName(ctor))
+      if (routes === undefined) {
+        throw new TypeError(`Subscriber "${displayName(ctor)}" has neither a subscribe(events) method nor static events.`)
+      }
+      // Every route is checked before any is registered: a bad one leaves nothing half subscribed.
+      const resolved = routes.map(({ event, method }) => {
+        const name = this.nameOf(event)
+        return { name, method: method === null ? this.routedMethod(instance, ctor, name) : routeMethod(instance, ctor, name, method) }
+      })
+      for (const { name, method } of resolved) this.register(name, ctor, method, instance)
     }
     this.subscribed.add(ctor)
   }
@@ -292,6 +297,16 @@ export class ListenerRegistry {
     if (found.length === 0) return EMPTY
     return found.sort((a, b) => a.seq - b.seq)
   }
+}
+
+/**
+ * The method a subscriber's route names, checked: one of its own (`Object.prototype`'s
+ * `constructor` or `toString` would be called as a listener), and a function.
+ */
+function routeMethod(target: object, ctor: Function, name: string, method: string): string {
+  const own = !(method in Object.prototype) && typeof (target as Record<string, unknown>)[method] === 'function'
+  if (!own) throw new TypeError(`Subscriber "${displayName(ctor)}" routes "${name}" to ${method}(), a method it does not have.`)
+  return method
 }
 
 /** `SendReceipt`, or `OrderSubscriber@handleOrderShipped` for a routed method. */

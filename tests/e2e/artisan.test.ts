@@ -63,6 +63,7 @@ describe('bin/artisan', () => {
         {
           event: 'UserRegistered',
           description: null,
+          category: null,
           tags: [],
           broadcast: false,
           listeners: [

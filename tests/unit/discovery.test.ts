@@ -93,7 +93,7 @@ describe('event listing', () => {
     const report = await discoverEvents(events, paths, shop)
     events.listen('orphan.event', function lonely() {})
     // Events that declare nothing for the catalog list null description, schema and example.
-    const plain = { description: null, tags: [], schema: null, example: null }
+    const plain = { description: null, category: null, tags: [], schema: null, example: null }
     expect(listEvents(events, report)).toEqual({
       events: [
         {

@@ -66,8 +66,8 @@ describe('the event catalog', () => {
 
   it('prefers the class’s static example, and says nothing of a class without schema', () => {
     expect(describeEvent(Refunded).example).toEqual({ orderId: 42 })
-    expect(describeEvent(Plain)).toEqual({ description: null, tags: [], schema: null, example: null })
-    expect(describeEvent(undefined)).toEqual({ description: null, tags: [], schema: null, example: null })
+    expect(describeEvent(Plain)).toEqual({ description: null, category: null, tags: [], schema: null, example: null })
+    expect(describeEvent(undefined)).toEqual({ description: null, category: null, tags: [], schema: null, example: null })
   })
 
   it('gives the demo’s OrderPlaced a description and an example its schema accepts', () => {
@@ -108,6 +108,7 @@ describe('listEvents and showEvent', () => {
       {
         event: 'InvoicePaid',
         description: 'An invoice was paid in full',
+        category: null,
         tags: ['billing'],
         broadcast: false,
         listeners: [{ name: 'Ship', method: null, pattern: null, queued: true }],

@@ -15,6 +15,7 @@ export const defaultStubNames = [
   'test.unit',
   'test.event',
   'test.listener',
+  'test.subscriber',
 ] as const
 
 export type StubName = (typeof defaultStubNames)[number]
