@@ -96,7 +96,8 @@ export class ListenerRegistry {
    */
   subscribe(subscriber: (new () => object) | object, callSubscribe: (instance: { subscribe(events: unknown): void }) => void): void {
     const ctor = typeof subscriber === 'function' ? subscriber : subscriber.constructor
-    if (this.subscribed.has(ctor)) {
+    // A class once (an instance of it after it too); each other instance once: two configured WebhookSubscribers are two feeds.
+    if (this.subscribed.has(ctor) || this.subscribed.has(subscriber)) {
       this.logger.debug(`Subscriber "${displayName(ctor)}" is already subscribed; ignored.`)
       return
     }
@@ -120,7 +121,7 @@ export class ListenerRegistry {
       })
       for (const { name, method } of resolved) this.register(name, ctor, method, instance)
     }
-    this.subscribed.add(ctor)
+    this.subscribed.add(subscriber)
   }
 
   /** The name an event key stands for (a class's event name); remembers the class. */

@@ -1,4 +1,5 @@
 import { FRAMEWORK_CLASS } from './contracts.ts'
+import type { SubscriberRoutes } from './subscriber-routes.ts'
 import type { EventKey, ListenerResult, PayloadOf, WildcardPattern } from './types.ts'
 
 /** The listener's own declaration of the events it handles: read by discovery and `listen()`. */
@@ -18,7 +19,7 @@ export type DeclaredHandler<K> = [K] extends [WildcardPattern]
 export type ListenerBase<K> = (abstract new () => DeclaredHandler<K>) & DeclaresEvents
 
 /** The abstract base `Subscriber.for(...)` returns: methods are routed by event name. */
-export type SubscriberBase = (abstract new () => object) & DeclaresEvents
+export type SubscriberBase = (abstract new () => object) & { readonly events: ReadonlyArray<EventKey | SubscriberRoutes> }
 
 /**
  * Listener classes declare the events they handle in their `extends` clause, the one place
@@ -50,12 +51,15 @@ export const Listener = {
  *   handleOrderShipped(event: OrderShipped) { ... }
  *   handleTaskCompleted(task: { id: number }) { ... }
  * }
+ * class TaskSubscriber extends Subscriber.for({ 'task.*': 'handleTaskEvents' }) {
+ *   handleTaskEvents(eventName: string, task: unknown) { ... }
+ * }
  * ```
  */
 export const Subscriber = {
-  for(...events: EventKey[]): SubscriberBase {
+  for(...events: Array<EventKey | SubscriberRoutes>): SubscriberBase {
     abstract class DeclaredSubscriber {
-      static readonly events: readonly EventKey[] = Object.freeze([...events])
+      static readonly events: ReadonlyArray<EventKey | SubscriberRoutes> = Object.freeze([...events])
       static readonly [FRAMEWORK_CLASS] = true
     }
     return DeclaredSubscriber

@@ -116,3 +116,22 @@ describe('the dispatch path', () => {
     expect(responses).toHaveLength(3)
   })
 })
+
+describe('subscribing instances', () => {
+  it('registers two instances of one subscriber class (two feeds), each once', async () => {
+    const events = new Dispatcher()
+    const seen: string[] = []
+    class Feed {
+      constructor(readonly label: string) {}
+      subscribe(dispatcher: Dispatcher) {
+        dispatcher.listen('x', () => void seen.push(this.label))
+      }
+    }
+    const first = new Feed('first')
+    events.subscribe(first)
+    events.subscribe(new Feed('second'))
+    events.subscribe(first)
+    await events.dispatch('x')
+    expect(seen).toEqual(['first', 'second'])
+  })
+})
