@@ -1,6 +1,6 @@
 import { eventClassName } from '../dispatchable.ts'
 import { routedMethodName } from '../listener.ts'
-import type { EventStore } from './event-store.ts'
+import { EventStore } from './event-store.ts'
 
 let storeLocator: (() => EventStore) | null = null
 
@@ -71,15 +71,23 @@ export abstract class AggregateRoot {
    * Appends the recorded events to the stream, expecting it at the version it was retrieved at,
    * then dispatches them in order. A ConcurrencyError leaves them recorded: retrieve the
    * aggregate again and retry the command. A listener's failure rejects after they are stored.
+   * Events the stream already holds (same `eventId`: a retried command) are neither stored nor
+   * dispatched again; this object has applied them, so retrieve the aggregate for its state.
+   *
+   * ```ts
+   * await (await Account.retrieve('account-1')).deposit(10).persist()
+   * ```
    */
   async persist(store: EventStore = this.store ?? defaultStore()): Promise<this> {
     const pending = this.pending
     if (pending.length === 0) return this
-    await store.append(this.id, pending, this.persisted)
+    const result = await store.append(this.id, pending, this.persisted)
+    const appended = new Set(result.appended.map((row) => row.eventId))
     this.pending = []
-    this.persisted += pending.length
+    this.persisted = result.version
+    this.applied = result.version
     this.store = store
-    await store.dispatchStored(pending)
+    await store.dispatchStored(pending.filter((event) => appended.has(EventStore.idOf(event))))
     return this
   }
 

@@ -19,6 +19,8 @@ export interface StoredEvent {
   readonly causationId: string | null
   /** The stream (an aggregate's id) it was appended to, or null for a plain dispatch. */
   readonly streamId: string | null
+  /** A stream event's own id, unique in its stream (see `streamEventId`); null outside streams. */
+  readonly eventId: string | null
   /** Its position in the stream, from 1; null outside streams. */
   readonly version: number | null
   readonly occurredAt: Date
@@ -33,6 +35,8 @@ export interface StoredEventRow {
   correlation_id: string
   causation_id: string | null
   stream_id: string | null
+  /** Written for stream events only (a dispatch's row leaves it null). */
+  event_id?: string | null
   version: number | string | null
   occurred_at: number | string
 }
@@ -162,6 +166,7 @@ export function toStoredEvent(row: StoredEventRow): StoredEvent {
     correlationId: row.correlation_id,
     causationId: row.causation_id,
     streamId: row.stream_id,
+    eventId: row.event_id ?? null,
     version: row.version === null ? null : Number(row.version),
     occurredAt: new Date(Number(row.occurred_at)),
   }
