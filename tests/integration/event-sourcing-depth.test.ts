@@ -4,7 +4,8 @@
  * filters (tag, stream, correlation) and pruning the dispatch log (streams kept).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { AggregateRoot, Dispatchable, Migrator, createApplication, withEventContext, type Application, type EventStore, type Knex } from 'herald'
+import { AggregateRoot, Dispatchable, EventReplayer, Migrator, createApplication, withEventContext, type Application, type EventStore, type Knex } from 'herald'
+import type { Upcasters } from '../../src/events/store/upcasting.ts'
 import { freshDatabase, type Dialect, type FreshDatabase } from '../support/fresh-database.ts'
 import { projectRoot } from '../support/project-copy.ts'
 
@@ -23,6 +24,43 @@ class Wallet extends AggregateRoot {
   applyDeposited(event: Deposited): void {
     this.balance += event.amount
   }
+}
+
+/** Three releases of one event: amount in euros (1), in cents (2), with a currency (3). */
+class PriceSetV1 {
+  static readonly eventName = 'PriceSet'
+  constructor(
+    readonly amount: number,
+    readonly at: Date,
+  ) {}
+}
+const toCents: Upcasters[number] = ({ amount, ...rest }) => ({ ...rest, cents: Number(amount) * 100 })
+class PriceSetV2 {
+  static readonly eventName = 'PriceSet'
+  static readonly version = 2
+  static readonly upcast: Upcasters = { 1: toCents }
+  constructor(
+    readonly cents: number,
+    readonly at: Date,
+  ) {}
+}
+class PriceSetV3 {
+  static readonly eventName = 'PriceSet'
+  static readonly version = 3
+  static readonly upcast: Upcasters = { 1: toCents, 2: (fields) => ({ ...fields, currency: 'EUR' }) }
+  constructor(
+    readonly cents: number,
+    readonly at: Date,
+    readonly currency: string,
+  ) {}
+  get label(): string {
+    return `${this.cents} ${this.currency}`
+  }
+}
+class PriceSetV4 {
+  static readonly eventName = 'PriceSet'
+  static readonly version = 4
+  static readonly upcast: Upcasters = { 1: toCents, 2: (fields) => ({ ...fields, currency: 'EUR' }) }
 }
 
 /** An application on its own database, the store on, its migrations run. */
@@ -95,6 +133,49 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('event-sourcing depth on %s', (diale
       expect(retried.version).toBe(1)
       expect(heard).toEqual([7])
       expect((await Wallet.retrieve('wallet-4', store)).balance).toBe(7)
+    })
+  })
+
+  describe('versioned events and upcasters', () => {
+    const at = new Date('2026-12-04T10:00:00Z')
+
+    it('keeps the version a row was stored at and reads old rows back, step by step, as the current class', async () => {
+      await store.append('price-1', [new PriceSetV1(3, at), new PriceSetV1(4, at)], 0)
+      await store.append('price-1', [new PriceSetV2(450, at)], 2)
+      await store.append('price-1', [new PriceSetV3(500, at, 'USD')], 3)
+      expect((await store.history()).map((row) => row.eventVersion)).toEqual([1, 1, 2, 3])
+      expect((await knex('stored_events').orderBy('id').select('event_version')).map((row: { event_version: number | string }) => Number(row.event_version))).toEqual([1, 1, 2, 3])
+
+      const loaded = (await store.load('price-1')).map(({ event }) => event as PriceSetV3)
+      for (const event of loaded) expect(event).toBeInstanceOf(PriceSetV3)
+      expect(loaded.map((event) => ({ ...event }))).toEqual([
+        { cents: 300, at, currency: 'EUR' },
+        { cents: 400, at, currency: 'EUR' },
+        { cents: 450, at, currency: 'EUR' },
+        { cents: 500, at, currency: 'USD' },
+      ])
+      expect(loaded[0]!.at).toBeInstanceOf(Date)
+      expect(loaded[0]!.label).toBe('300 EUR')
+    })
+
+    it('replay upcasts too', async () => {
+      await app.make('events').dispatch(new PriceSetV1(2, at))
+      await store.append('price-2', [new PriceSetV3(900, at, 'GBP')], 0)
+      const heard: string[] = []
+      app.make('events').listen(PriceSetV3, (event: PriceSetV3) => {
+        heard.push(event.label)
+      })
+      expect(await new EventReplayer(store, app.make('events')).replay()).toMatchObject({ replayed: 2, failed: 0, skipped: 0 })
+      expect(heard).toEqual(['200 EUR', '900 GBP'])
+    })
+
+    it('names a missing upcaster, and a row newer than its class', async () => {
+      await store.append('price-3', [new PriceSetV2(100, at)], 0)
+      await store.append('price-4', [Object.assign(Object.create(PriceSetV4.prototype) as PriceSetV4, { cents: 1 })], 0)
+      await expect(store.load('price-3')).rejects.toThrow('Event "PriceSet" has no upcaster from version 3 to 4: add it to PriceSet.upcast')
+      await store.append('price-5', [new PriceSetV2(1, at)], 0)
+      await expect(store.load('price-4')).rejects.toThrow('Event "PriceSet" was stored at version 4, but its class here is at version 2')
+      expect((await store.load('price-3')).map(({ event }) => event)).toEqual([expect.objectContaining({ cents: 100 })])
     })
   })
 })
