@@ -26,6 +26,52 @@ class Wallet extends AggregateRoot {
   }
 }
 
+class Entered {
+  constructor(
+    readonly account: string,
+    readonly amount: number,
+    readonly at: Date,
+  ) {}
+}
+
+/** Snapshots every 3 events, its state plain data the serializer keeps (a Map, a Date). */
+class Ledger extends AggregateRoot {
+  static snapshotEvery = 3
+  static applied = 0
+  total = 0
+  perAccount = new Map<string, number>()
+  lastAt: Date | null = null
+  enter(account: string, amount: number): this {
+    return this.record(new Entered(account, amount, new Date(Date.UTC(2026, 11, 4, 0, 0, amount))))
+  }
+  applyEntered(event: Entered): void {
+    Ledger.applied++
+    this.total += event.amount
+    this.perAccount.set(event.account, (this.perAccount.get(event.account) ?? 0) + event.amount)
+    this.lastAt = event.at
+  }
+}
+
+/** Its own snapshot state: the members as a list, the cache left out. */
+class Team extends AggregateRoot {
+  static snapshotEvery = 2
+  members = new Set<string>()
+  cache: string[] = []
+  join(name: string): this {
+    return this.record(new Deposited(name.length, name))
+  }
+  applyDeposited(event: Deposited): void {
+    this.members.add(event.eventId!)
+    this.cache.push(event.eventId!)
+  }
+  protected override toSnapshot(): Record<string, unknown> {
+    return { members: [...this.members].sort() }
+  }
+  protected override fromSnapshot(state: Record<string, unknown>): void {
+    this.members = new Set(state.members as string[])
+  }
+}
+
 /** Three releases of one event: amount in euros (1), in cents (2), with a currency (3). */
 class PriceSetV1 {
   static readonly eventName = 'PriceSet'
@@ -176,6 +222,69 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('event-sourcing depth on %s', (diale
       await store.append('price-5', [new PriceSetV2(1, at)], 0)
       await expect(store.load('price-4')).rejects.toThrow('Event "PriceSet" was stored at version 4, but its class here is at version 2')
       expect((await store.load('price-3')).map(({ event }) => event)).toEqual([expect.objectContaining({ cents: 100 })])
+    })
+  })
+
+  describe('snapshots', () => {
+    const snapshots = () => knex('stored_events_snapshots').orderBy(['stream_id', 'version'])
+    afterEach(async () => {
+      await knex('stored_events_snapshots').delete()
+    })
+
+    it('snapshots every N events, keeps the latest, and retrieve applies only the events after it', async () => {
+      const ledger = await Ledger.retrieve('ledger-1', store)
+      await ledger.enter('a', 1).enter('b', 2).persist()
+      expect(await snapshots()).toEqual([])
+      await ledger.enter('a', 3).enter('a', 4).persist()
+      expect((await snapshots()).map((row: { version: number | string; aggregate: string }) => [Number(row.version), row.aggregate])).toEqual([[4, 'Ledger']])
+      await ledger.enter('b', 5).persist()
+
+      Ledger.applied = 0
+      const again = await Ledger.retrieve('ledger-1', store)
+      expect(Ledger.applied).toBe(1)
+      expect(again.version).toBe(5)
+      expect(again.total).toBe(15)
+      expect(again.perAccount).toEqual(new Map([['a', 8], ['b', 7]]))
+      expect(again.lastAt).toEqual(new Date(Date.UTC(2026, 11, 4, 0, 0, 5)))
+      expect(again.id).toBe('ledger-1')
+
+      // It goes on from there: 6 is a multiple of 3, so the snapshot at 4 gives way to one at 6.
+      await again.enter('c', 6).persist()
+      expect((await snapshots()).map((row: { version: number | string }) => Number(row.version))).toEqual([6])
+      const snapshot = await store.latestSnapshot('ledger-1')
+      expect(snapshot).toMatchObject({ streamId: 'ledger-1', version: 6, aggregate: 'Ledger', state: { total: 21, perAccount: new Map([['a', 8], ['b', 7], ['c', 6]]) } })
+      Ledger.applied = 0
+      expect((await Ledger.retrieve('ledger-1', store)).total).toBe(21)
+      expect(Ledger.applied).toBe(0)
+    })
+
+    it('retrieve trusts the snapshot: its state is the start, and the stream is read after its version', async () => {
+      await (await Ledger.retrieve('ledger-2', store)).enter('a', 1).enter('a', 2).enter('a', 3).enter('a', 4).persist()
+      await store.saveSnapshot({ streamId: 'ledger-2', version: 3, aggregate: 'Ledger', state: { total: 1000, perAccount: new Map(), lastAt: null } })
+      // The newer snapshot (version 4) is the one read.
+      expect((await Ledger.retrieve('ledger-2', store)).total).toBe(10)
+      await knex('stored_events_snapshots').where({ stream_id: 'ledger-2', version: 4 }).delete()
+      await store.saveSnapshot({ streamId: 'ledger-2', version: 3, aggregate: 'Ledger', state: { total: 1000, perAccount: new Map(), lastAt: null } })
+      const ledger = await Ledger.retrieve('ledger-2', store)
+      expect([ledger.total, ledger.version]).toEqual([1004, 4])
+    })
+
+    it('toSnapshot / fromSnapshot decide the state kept', async () => {
+      await (await Team.retrieve('team-1', store)).join('ada').join('bob').join('cy').persist()
+      const [row] = (await snapshots()) as Array<{ state: string; version: number | string }>
+      expect(Number(row!.version)).toBe(3)
+      expect(JSON.parse(row!.state)).toEqual({ members: ['ada', 'bob', 'cy'] })
+      const team = await Team.retrieve('team-1', store)
+      expect(team.members).toEqual(new Set(['ada', 'bob', 'cy']))
+      expect(team.cache).toEqual([])
+      expect(team.version).toBe(3)
+    })
+
+    it('takes no snapshot of a state that applied a retried event twice', async () => {
+      await (await Team.retrieve('team-2', store)).join('ada').persist()
+      const retried = await (await Team.retrieve('team-2', store)).join('ada').persist()
+      expect(retried.version).toBe(1)
+      expect(await snapshots()).toEqual([])
     })
   })
 })

@@ -21,6 +21,7 @@ const PROJECT = [
   '2026_12_03_000001_add_lease_to_jobs_table',
   '2026_12_04_000001_add_event_id_to_stored_events_table',
   '2026_12_04_000002_add_event_version_to_stored_events_table',
+  '2026_12_04_000003_create_stored_events_snapshots_table',
 ]
 /** One output line per project migration, as a regex source. */
 const eachLine = (line: (name: string) => string, names: readonly string[] = PROJECT) => names.map(line).join('')

@@ -3,6 +3,7 @@ import type { Dispatcher } from '../dispatcher.ts'
 import type { DispatchRecord } from '../dispatch-contracts.ts'
 import { DispatchLog, type StoredEventFilter } from './dispatch-log.ts'
 import { EventStreams, isStoredEvent, streamEventId, type AppendResult, type ExpectedVersion, type StreamEvent } from './event-streams.ts'
+import { Snapshots, type Snapshot } from './snapshots.ts'
 import { StoredEventsTable, type StoredEvent, type StoredEventsTableDependencies } from './stored-events-table.ts'
 
 export interface EventStoreDependencies extends StoredEventsTableDependencies {
@@ -29,12 +30,14 @@ export class EventStore {
   private readonly rows: StoredEventsTable
   private readonly log: DispatchLog
   private readonly streams: EventStreams
+  private readonly snapshots: Snapshots
 
   constructor(deps: EventStoreDependencies) {
     this.rows = new StoredEventsTable(deps)
     this.registry = this.rows.registry
     this.log = new DispatchLog(this.rows)
     this.streams = new EventStreams(this.rows, deps.events)
+    this.snapshots = new Snapshots(this.rows)
   }
 
   /** The table's name. */
@@ -86,6 +89,29 @@ export class EventStore {
   /** A stream's version: its last event's, 0 when it has none. */
   version(streamId: string): Promise<number> {
     return this.streams.version(streamId)
+  }
+
+  /**
+   * A stream's latest snapshot (see `AggregateRoot.snapshotEvery`), or null.
+   *
+   * ```ts
+   * const snapshot = await store.latestSnapshot('account-7')   // { version: 200, state: { balance: 30 }, … }
+   * ```
+   */
+  latestSnapshot(streamId: string): Promise<Snapshot | null> {
+    return this.snapshots.latest(streamId)
+  }
+
+  /**
+   * Stores an aggregate's state at a version of its stream (redacted, encoded as the queue
+   * serializer does), in place of the stream's older snapshots.
+   *
+   * ```ts
+   * await store.saveSnapshot({ streamId: 'account-7', version: 200, aggregate: 'Account', state: { balance: 30 } })
+   * ```
+   */
+  saveSnapshot(snapshot: Omit<Snapshot, 'createdAt'>): Promise<void> {
+    return this.snapshots.save(snapshot)
   }
 
   /** Stored events matching `filter`, oldest first unless `order: 'desc'`. */

@@ -154,6 +154,16 @@ export class StoredEventsTable {
     return Object.assign(Object.create(ctor.prototype as object) as object, upcastFields(ctor, fields, stored.eventVersion))
   }
 
+  /** An aggregate's snapshot state as JSON: redacted, then encoded as the queue serializer does. */
+  encodeState(state: unknown): string {
+    return JSON.stringify(encodeValue(this.deps.redact(state), this.registry))
+  }
+
+  /** A snapshot's state from its JSON. Throws PayloadDecodeError when it holds an event class unknown here. */
+  decodeState(json: string): unknown {
+    return decodeValue(JSON.parse(json) as unknown, this.registry, 'state')
+  }
+
   /** JSON of the redacted event: a class event tagged with its name, so it can be rebuilt. */
   private encode(name: string, event: unknown): string {
     const redacted = this.deps.redact(event)
