@@ -56,6 +56,9 @@ export const commands: readonly CommandDefinition[] = [
     description: 'List the events in the event store, newest first',
     options: [
       { flags: '--event <names>', description: 'Only these events (comma separated)' },
+      { flags: '--tag <tag>', description: "Only events whose class has this tag (static tags)" },
+      { flags: '--stream <id>', description: "Only this stream's events (an aggregate's id)" },
+      { flags: '--correlation <id>', description: 'Only events of this correlation chain' },
       { flags: '--since <date>', description: 'Only events from this ISO date or time on' },
       { flags: '--until <date>', description: 'Only events up to this ISO date or time' },
       { flags: '--limit <n>', description: 'At most this many (default 50)' },

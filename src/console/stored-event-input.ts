@@ -16,6 +16,19 @@ export function parseNames(value: unknown): string[] | undefined {
   return names
 }
 
+/** The longest `--tag`, `--stream` or `--correlation` taken: the store's columns hold 255 characters. */
+const MAX_TEXT = 255
+
+/** `--tag=orders`, `--stream=account-7`, `--correlation=…`: the text, or undefined when not given. */
+export function parseText(value: unknown, option: string, example: string): string | undefined {
+  if (value === undefined) return undefined
+  const text = String(value).trim()
+  if (text.length === 0 || text.length > MAX_TEXT) {
+    throw new UserError(`${option} needs a value of 1 to ${MAX_TEXT} characters, e.g. ${option}=${example}, got ${quoteInput(text)}.`)
+  }
+  return text
+}
+
 /** An ISO 8601 date or date-time (`2026-11-23`, `2026-11-23T10:00:00Z`). */
 export function parseDate(value: unknown, option: string): Date | undefined {
   if (value === undefined) return undefined

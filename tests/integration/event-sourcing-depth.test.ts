@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AggregateRoot, Dispatchable, EventReplayer, Migrator, createApplication, withEventContext, type Application, type EventStore, type Knex } from 'herald'
 import type { Upcasters } from '../../src/events/store/upcasting.ts'
+import { runArtisan } from '../../src/console/kernel.ts'
 import { freshDatabase, type Dialect, type FreshDatabase } from '../support/fresh-database.ts'
 import { projectRoot } from '../support/project-copy.ts'
 
@@ -72,6 +73,13 @@ class Team extends AggregateRoot {
   }
 }
 
+class Billed extends Dispatchable {
+  static readonly tags = ['billing', '100%_off', 'a!b']
+}
+class Shipped extends Dispatchable {
+  static readonly tags = ['shipping']
+}
+
 /** Three releases of one event: amount in euros (1), in cents (2), with a currency (3). */
 class PriceSetV1 {
   static readonly eventName = 'PriceSet'
@@ -109,19 +117,40 @@ class PriceSetV4 {
   static readonly upcast: Upcasters = { 1: toCents, 2: (fields) => ({ ...fields, currency: 'EUR' }) }
 }
 
-/** An application on its own database, the store on, its migrations run. */
-async function bootMigrated(database: FreshDatabase): Promise<{ app: Application; knex: Knex }> {
-  const app = createApplication({
+/** An application on its own database, the store on. */
+function makeApp(database: FreshDatabase, retention: number | null = null): Application {
+  return createApplication({
     basePath: projectRoot,
     envFile: false,
     loadConfig: false,
     env: { EVENTS_DISCOVERY: 'false', LOG_LEVEL: 'silent', QUEUE_CONNECTION: 'sync' },
     configure: (config) => {
       config.database = { default: 'main', connections: { main: database.connection } }
-      config.events.store = { ...config.events.store, enabled: true, table: 'stored_events', connection: null }
+      config.events.store = { ...config.events.store, enabled: true, table: 'stored_events', connection: null, retention }
       config.events.redact = ['password']
     },
   })
+}
+
+/** Runs an artisan command in-process on its own application of `database`; captures its output. */
+async function artisan(args: string[], database: FreshDatabase, retention: number | null = null): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const code = await runArtisan(args, {
+    cwd: projectRoot,
+    streams: { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } },
+    boot: async () => {
+      const app = makeApp(database, retention)
+      await app.boot()
+      return app
+    },
+  })
+  return { code, stdout, stderr }
+}
+
+/** The application booted, its database migrated with the project's migrations. */
+async function bootMigrated(database: FreshDatabase): Promise<{ app: Application; knex: Knex }> {
+  const app = makeApp(database)
   await app.boot()
   const knex = await app.make('db').connection()
   await new Migrator(knex, `${projectRoot}/database/migrations`).latest()
@@ -285,6 +314,52 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('event-sourcing depth on %s', (diale
       const retried = await (await Team.retrieve('team-2', store)).join('ada').persist()
       expect(retried.version).toBe(1)
       expect(await snapshots()).toEqual([])
+    })
+  })
+
+  describe('history filters', () => {
+    async function seed(): Promise<{ chain: string[] }> {
+      const events = app.make('events')
+      await events.dispatch(new Billed())
+      await withEventContext({ correlationId: 'chain-1' }, async () => {
+        await events.dispatch(new Shipped())
+        await events.dispatch('note.added', { text: 'in the chain' })
+      })
+      await store.append('wallet-9', [new Deposited(1), new Deposited(2)], 0)
+      const chain = (await store.history({ correlationId: 'chain-1' })).map((row) => row.name)
+      return { chain }
+    }
+
+    it('by tag (a whole tag, wildcards literal), by stream, by correlation id', async () => {
+      const { chain } = await seed()
+      const names = async (filter: Parameters<EventStore['history']>[0]) => (await store.history(filter)).map((row) => row.name)
+      expect(await names({ tag: 'billing' })).toEqual(['Billed'])
+      expect(await names({ tag: 'shipping' })).toEqual(['Shipped'])
+      expect(await names({ tag: 'bill' })).toEqual([])
+      expect(await names({ tag: '100%_off' })).toEqual(['Billed'])
+      expect(await names({ tag: '100%' })).toEqual([])
+      expect(await names({ tag: '100__off' })).toEqual([])
+      expect(await names({ tag: 'a!b' })).toEqual(['Billed'])
+      expect(chain).toEqual(['Shipped', 'note.added'])
+      expect((await store.history({ streamId: 'wallet-9' })).map((row) => row.version)).toEqual([1, 2])
+      expect(await names({ streamId: 'wallet-9', correlationId: 'chain-1' })).toEqual([])
+      expect(await store.count({ tag: 'billing' })).toBe(1)
+    })
+
+    it('artisan event:history --tag --stream --correlation', async () => {
+      await seed()
+      const json = async (...args: string[]) => {
+        const run = await artisan(['event:history', '--json', ...args], database)
+        expect(run.stderr).toBe('')
+        return (JSON.parse(run.stdout) as Array<{ name: string; version: number | null }>).map((row) => `${row.name}${row.version === null ? '' : `@${row.version}`}`)
+      }
+      expect(await json('--tag=billing')).toEqual(['Billed'])
+      expect(await json('--stream=wallet-9')).toEqual(['Deposited@2', 'Deposited@1'])
+      expect(await json('--correlation=chain-1')).toEqual(['note.added', 'Shipped'])
+      expect(await json('--correlation=chain-1', '--event=Shipped')).toEqual(['Shipped'])
+      const bad = await artisan(['event:history', '--tag='], database)
+      expect(bad.code).toBe(1)
+      expect(bad.stderr.trim()).toBe('--tag needs a value of 1 to 255 characters, e.g. --tag=orders, got "".')
     })
   })
 })

@@ -6,6 +6,12 @@ import { toStoredEvent, type StoredEvent, type StoredEventRow, type StoredEvents
 export interface StoredEventFilter {
   /** Only these event names. */
   readonly events?: readonly string[]
+  /** Only events whose class has this tag (`static tags`). On SQLite and MySQL the match may ignore case. */
+  readonly tag?: string
+  /** Only the events of this stream (an aggregate's id). */
+  readonly streamId?: string
+  /** Only the events of this correlation chain. */
+  readonly correlationId?: string
   readonly since?: Date
   readonly until?: Date
   /** From this id on (ULIDs sort by time). */
@@ -93,9 +99,17 @@ export class DispatchLog {
 
 function filtered(query: Knex.QueryBuilder, filter: StoredEventFilter): Knex.QueryBuilder {
   if (filter.events !== undefined && filter.events.length > 0) query.whereIn('name', [...filter.events])
+  if (filter.tag !== undefined) query.whereRaw("?? like ? escape '!'", ['tags', `%${likeEscaped(JSON.stringify(filter.tag))}%`])
+  if (filter.streamId !== undefined) query.where('stream_id', filter.streamId)
+  if (filter.correlationId !== undefined) query.where('correlation_id', filter.correlationId)
   if (filter.since !== undefined) query.where('occurred_at', '>=', filter.since.getTime())
   if (filter.until !== undefined) query.where('occurred_at', '<=', filter.until.getTime())
   if (filter.from !== undefined) query.where('id', '>=', filter.from)
   if (filter.to !== undefined) query.where('id', '<=', filter.to)
   return query
+}
+
+/** `text` matched literally by LIKE ... ESCAPE '!': its wildcards and the escape itself escaped. */
+function likeEscaped(text: string): string {
+  return text.replace(/[!%_]/g, (char) => `!${char}`)
 }
