@@ -81,6 +81,13 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/event-replay.ts'),
   },
   {
+    name: 'event:prune',
+    description: 'Delete dispatch-log rows older than an age from the event store (stream events are kept)',
+    options: [{ flags: '--older-than <age>', description: 'An age such as 90d or 12h (default: EVENTS_STORE_RETENTION_DAYS)' }],
+    boots: true,
+    load: () => import('./commands/event-prune.ts'),
+  },
+  {
     name: 'event:list',
     description: "List the application's events and listeners",
     options: [

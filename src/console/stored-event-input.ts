@@ -52,6 +52,21 @@ export function parseBound(value: unknown, option: '--from' | '--to'): string | 
   return ulidTime(Date.parse(text)) + (option === '--from' ? '0' : 'Z').repeat(16)
 }
 
+const AGE = /^(\d{1,6})([dh])$/
+const HOUR_MS = 3_600_000
+/** The longest `--older-than`: a hundred years. */
+const MAX_AGE_DAYS = 36_500
+
+/** `--older-than=90d` (days) or `=12h` (hours): the age in milliseconds, from 1 hour to 100 years. */
+export function parseAge(value: unknown, option: string): number {
+  const match = typeof value === 'string' ? AGE.exec(value.trim()) : null
+  const hours = match === null ? Number.NaN : Number(match[1]) * (match[2] === 'd' ? 24 : 1)
+  if (!(hours >= 1 && hours <= MAX_AGE_DAYS * 24)) {
+    throw new UserError(`${option} must be an age in days or hours such as 90d or 12h (at most ${MAX_AGE_DAYS}d), got ${typeof value === 'string' ? quoteInput(value) : 'no value'}.`)
+  }
+  return hours * HOUR_MS
+}
+
 /** The most events `event:history` lists at once: they are all held in memory to print. */
 export const MAX_LIMIT = 1_000_000
 

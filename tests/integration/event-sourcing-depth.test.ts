@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AggregateRoot, Dispatchable, EventReplayer, Migrator, createApplication, withEventContext, type Application, type EventStore, type Knex } from 'herald'
 import type { Upcasters } from '../../src/events/store/upcasting.ts'
 import { runArtisan } from '../../src/console/kernel.ts'
+import { ulid } from '../../src/foundation/ulid.ts'
 import { freshDatabase, type Dialect, type FreshDatabase } from '../support/fresh-database.ts'
 import { projectRoot } from '../support/project-copy.ts'
 
@@ -360,6 +361,53 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('event-sourcing depth on %s', (diale
       const bad = await artisan(['event:history', '--tag='], database)
       expect(bad.code).toBe(1)
       expect(bad.stderr.trim()).toBe('--tag needs a value of 1 to 255 characters, e.g. --tag=orders, got "".')
+    })
+  })
+
+  describe('retention: event:prune', () => {
+    const DAY = 86_400_000
+    /** Dispatch-log rows (no stream) that occurred `daysAgo` days ago. */
+    async function logRows(count: number, daysAgo: number, name: string): Promise<void> {
+      const at = Date.now() - daysAgo * DAY
+      const rows = Array.from({ length: count }, () => ({ id: ulid(at), name, payload: '{}', tags: '[]', correlation_id: 'c', occurred_at: at }))
+      await knex.batchInsert('stored_events', rows, 100)
+    }
+    async function seed(): Promise<void> {
+      await logRows(3, 100, 'Old')
+      await logRows(2, 10, 'Recent')
+      await store.append('kept-stream', [new Deposited(1), new Deposited(2)], 0)
+      await knex('stored_events').where('stream_id', 'kept-stream').update({ occurred_at: Date.now() - 400 * DAY })
+    }
+    const left = async () => (await store.history()).map((row) => row.streamId ?? row.name)
+
+    it('deletes dispatch-log rows older than the age, never a stream\'s, in batches', async () => {
+      await seed()
+      await logRows(1205, 200, 'Older')
+      expect(await store.prune(new Date(Date.now() - 90 * DAY))).toBe(1208)
+      expect((await left()).sort()).toEqual(['Recent', 'Recent', 'kept-stream', 'kept-stream'])
+      expect((await Wallet.retrieve('kept-stream', store)).balance).toBe(3)
+      expect(await store.prune(new Date(Date.now() - 90 * DAY))).toBe(0)
+    })
+
+    it('artisan event:prune --older-than, else events.store.retention, else says what it needs', async () => {
+      await seed()
+      const flagged = await artisan(['event:prune', '--older-than=90d'], database, 5)
+      expect(flagged.stderr).toBe('')
+      expect(flagged.stdout).toMatch(/^Pruned 3 stored event\(s\) from before \d{4}-\d\d-\d\dT[\d:.]+Z; stream events are kept\.\n$/)
+      expect((await left()).filter((name) => name === 'Recent')).toHaveLength(2)
+
+      const configured = await artisan(['event:prune'], database, 5)
+      expect(configured.stdout).toMatch(/^Pruned 2 stored event\(s\)/)
+      expect((await left()).sort()).toEqual(['kept-stream', 'kept-stream'])
+
+      const unset = await artisan(['event:prune'], database)
+      expect([unset.code, unset.stderr.trim()]).toEqual([1, 'event:prune needs an age: pass --older-than=90d, or set EVENTS_STORE_RETENTION_DAYS in .env.'])
+      for (const age of ['90', '0d', '-1d', '2w', '99999999d']) {
+        const bad = await artisan(['event:prune', `--older-than=${age}`], database)
+        expect(bad.code).toBe(1)
+        expect(bad.stderr).toContain('--older-than must be an age in days or hours such as 90d or 12h')
+      }
+      expect(await store.count()).toBe(2)
     })
   })
 })

@@ -114,6 +114,18 @@ export class EventStore {
     return this.snapshots.save(snapshot)
   }
 
+  /**
+   * Deletes the dispatch log's rows older than `olderThan` (never a stream's: an aggregate's
+   * events are its state) and resolves to how many went; what `artisan event:prune` runs.
+   *
+   * ```ts
+   * await store.prune(new Date(Date.now() - 90 * 86_400_000))
+   * ```
+   */
+  prune(olderThan: Date): Promise<number> {
+    return this.log.prune(olderThan)
+  }
+
   /** Stored events matching `filter`, oldest first unless `order: 'desc'`. */
   history(filter: StoredEventFilter = {}): Promise<StoredEvent[]> {
     return this.log.history(filter)
