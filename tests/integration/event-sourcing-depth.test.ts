@@ -1,5 +1,5 @@
 /**
- * Event-sourcing depth on SQLite and PostgreSQL: idempotent appends by an event's own id,
+ * Event-sourcing depth on SQLite, PostgreSQL and MariaDB: idempotent appends by an event's own id,
  * versioned events read back through their upcasters (loads and replays), and aggregate
  * snapshots. The history filters and event:prune are in event-store-log.test.ts.
  */
@@ -124,7 +124,7 @@ class PriceSetV4 {
   static readonly upcast: Upcasters = { 1: toCents, 2: (fields) => ({ ...fields, currency: 'EUR' }) }
 }
 
-describe.each<Dialect>(['sqlite', 'pgsql'])('event-sourcing depth on %s', (dialect) => {
+describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('event-sourcing depth on %s', (dialect) => {
   let database: FreshDatabase
   let app: Application
   let knex: Knex

@@ -1,5 +1,5 @@
 /**
- * The dispatch log's reads and retention on SQLite and PostgreSQL: the history filters (tag,
+ * The dispatch log's reads and retention on SQLite, PostgreSQL and MariaDB: the history filters (tag,
  * stream, correlation id), in code and through `artisan event:history`, and `event:prune`,
  * which deletes old dispatch-log rows and never a stream's.
  */
@@ -33,7 +33,7 @@ class Shipped extends Dispatchable {
   static readonly tags = ['shipping']
 }
 
-describe.each<Dialect>(['sqlite', 'pgsql'])('the dispatch log on %s', (dialect) => {
+describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the dispatch log on %s', (dialect) => {
   let database: FreshDatabase
   let app: Application
   let knex: Knex
