@@ -1,7 +1,7 @@
 /**
- * The dispatch log's reads and retention on SQLite, PostgreSQL and MariaDB: the history filters (tag,
- * stream, correlation id), in code and through `artisan event:history`, and `event:prune`,
- * which deletes old dispatch-log rows and never a stream's.
+ * The dispatch log's reads and retention on SQLite, PostgreSQL and MariaDB: the history
+ * filters (tag, stream, correlation id), in code and through `artisan event:history`, and
+ * `event:prune`, which deletes old dispatch-log rows and never a stream's.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AggregateRoot, Dispatchable, withEventContext, type Application, type EventStore, type Knex } from 'herald'

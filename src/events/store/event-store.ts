@@ -45,7 +45,14 @@ export class EventStore {
     return this.rows.name
   }
 
-  /** The id of an event object in the store, given now if it has none: appending it again is a no-op. */
+  /**
+   * A stream event's id: its `eventId` property (a non-empty string), else an id given to the
+   * object now if it has none. Appending an event whose id its stream holds is a no-op.
+   *
+   * ```ts
+   * EventStore.idOf(new MoneyDeposited(10, 'cmd-42'))   // 'cmd-42' when the class has eventId
+   * ```
+   */
   static idOf(event: object): string {
     return streamEventId(event)
   }
