@@ -3,8 +3,9 @@ import { defaultEventsConfig, defineConfig } from 'herald'
 export default defineConfig((env) => {
   // discovery (EVENTS_DISCOVERY) and the app/ folders; the event store, metrics, tracing and
   // the ready-made handlers, off until switched on here or in .env (see .env.example):
-  // EVENTS_STORE_ENABLED, EVENTS_METRICS_ENABLED, EVENTS_TRACING_ENABLED, EVENTS_LOG_ENABLED,
-  // EVENTS_JSONL_PATH, EVENTS_WEBHOOK_URLS (EVENTS_WEBHOOK_FORMAT=slack for Slack's { text };
+  // EVENTS_STORE_ENABLED (EVENTS_STORE_RETENTION_DAYS for event:prune), EVENTS_METRICS_ENABLED,
+  // EVENTS_TRACING_ENABLED, EVENTS_LOG_ENABLED, EVENTS_JSONL_PATH, EVENTS_WEBHOOK_URLS
+  // (EVENTS_WEBHOOK_FORMAT=slack for Slack's { text };
   // `handlers: { ...defaults.handlers, webhook: { ...defaults.handlers.webhook, format: (event) => ({ content: event.name }) } }`
   // posts a shape of your own, made from the redacted event).
   const defaults = defaultEventsConfig(env)

@@ -32,6 +32,8 @@ export type { StreamEvent, AppendResult, ExpectedVersion } from './events/store/
 export { ConcurrencyError } from './events/store/concurrency-error.ts'
 export { EventReplayer, type ReplayOptions, type ReplayStep, type ReplaySummary } from './events/store/event-replayer.ts'
 export { AggregateRoot } from './events/store/aggregate-root.ts'
+export type { Upcasters, EventFields } from './events/store/upcasting.ts'
+export type { Snapshot } from './events/store/snapshots.ts'
 export {
   ShouldQueue,
   ShouldBroadcast,

@@ -56,6 +56,9 @@ export const commands: readonly CommandDefinition[] = [
     description: 'List the events in the event store, newest first',
     options: [
       { flags: '--event <names>', description: 'Only these events (comma separated)' },
+      { flags: '--tag <tag>', description: "Only events whose class has this tag (static tags)" },
+      { flags: '--stream <id>', description: "Only this stream's events (an aggregate's id)" },
+      { flags: '--correlation <id>', description: 'Only events of this correlation chain' },
       { flags: '--since <date>', description: 'Only events from this ISO date or time on' },
       { flags: '--until <date>', description: 'Only events up to this ISO date or time' },
       { flags: '--limit <n>', description: 'At most this many (default 50)' },
@@ -76,6 +79,13 @@ export const commands: readonly CommandDefinition[] = [
     ],
     boots: true,
     load: () => import('./commands/event-replay.ts'),
+  },
+  {
+    name: 'event:prune',
+    description: 'Delete dispatch-log rows older than an age from the event store (stream events are kept)',
+    options: [{ flags: '--older-than <age>', description: 'An age such as 90d or 12h (default: EVENTS_STORE_RETENTION_DAYS)' }],
+    boots: true,
+    load: () => import('./commands/event-prune.ts'),
   },
   {
     name: 'event:list',

@@ -16,6 +16,19 @@ export function parseNames(value: unknown): string[] | undefined {
   return names
 }
 
+/** The longest `--tag`, `--stream` or `--correlation` taken: the store's columns hold 255 characters. */
+const MAX_TEXT = 255
+
+/** `--tag=orders`, `--stream=account-7`, `--correlation=…`: the text, or undefined when not given. */
+export function parseText(value: unknown, option: string, example: string): string | undefined {
+  if (value === undefined) return undefined
+  const text = String(value).trim()
+  if (text.length === 0 || text.length > MAX_TEXT) {
+    throw new UserError(`${option} needs a value of 1 to ${MAX_TEXT} characters, e.g. ${option}=${example}, got ${quoteInput(text)}.`)
+  }
+  return text
+}
+
 /** An ISO 8601 date or date-time (`2026-11-23`, `2026-11-23T10:00:00Z`). */
 export function parseDate(value: unknown, option: string): Date | undefined {
   if (value === undefined) return undefined
@@ -37,6 +50,21 @@ export function parseBound(value: unknown, option: '--from' | '--to'): string | 
     throw new UserError(`${option} must be an event id (from event:history) or an ISO date such as 2026-11-23T10:00:00Z, got ${quoteInput(text)}.`)
   }
   return ulidTime(Date.parse(text)) + (option === '--from' ? '0' : 'Z').repeat(16)
+}
+
+const AGE = /^(\d{1,6})([dh])$/
+const HOUR_MS = 3_600_000
+/** The longest `--older-than`: a hundred years. */
+const MAX_AGE_DAYS = 36_500
+
+/** `--older-than=90d` (days) or `=12h` (hours): the age in milliseconds, from 1 hour to 100 years. */
+export function parseAge(value: unknown, option: string): number {
+  const match = typeof value === 'string' ? AGE.exec(value.trim()) : null
+  const hours = match === null ? Number.NaN : Number(match[1]) * (match[2] === 'd' ? 24 : 1)
+  if (!(hours >= 1 && hours <= MAX_AGE_DAYS * 24)) {
+    throw new UserError(`${option} must be an age in days or hours such as 90d or 12h (at most ${MAX_AGE_DAYS}d), got ${typeof value === 'string' ? quoteInput(value) : 'no value'}.`)
+  }
+  return hours * HOUR_MS
 }
 
 /** The most events `event:history` lists at once: they are all held in memory to print. */

@@ -7,8 +7,13 @@ export interface EventsConfig {
   discovery: boolean
   /** Folders, relative to the application's base path. */
   paths: { events: string; listeners: string; subscribers: string }
-  /** The event store: every dispatched event written to a table (EVENTS_STORE_ENABLED, EVENTS_STORE_TABLE). */
-  store: { enabled: boolean; table: string; connection: string | null }
+  /**
+   * The event store: every dispatched event written to a table (EVENTS_STORE_ENABLED,
+   * EVENTS_STORE_TABLE; aggregate snapshots go to `<table>_snapshots`). `retention`: days
+   * after which `artisan event:prune` deletes dispatch-log rows (never stream rows), or null
+   * for none (EVENTS_STORE_RETENTION_DAYS, default unset).
+   */
+  store: { enabled: boolean; table: string; connection: string | null; retention: number | null }
   /**
    * What is masked in everything that leaves the process for someone other than the event's
    * own listeners (stored events, logs, the JSON-lines file, webhooks, failed jobs' errors, the
@@ -79,7 +84,12 @@ export function defaultEventsConfig(env: Env): EventsConfig {
   return {
     discovery: env.boolean('EVENTS_DISCOVERY', true),
     paths: { events: 'app/events', listeners: 'app/listeners', subscribers: 'app/subscribers' },
-    store: { enabled: env.boolean('EVENTS_STORE_ENABLED', false), table: env.string('EVENTS_STORE_TABLE', 'stored_events'), connection: env.get('EVENTS_STORE_CONNECTION') ?? null },
+    store: {
+      enabled: env.boolean('EVENTS_STORE_ENABLED', false),
+      table: env.string('EVENTS_STORE_TABLE', 'stored_events'),
+      connection: env.get('EVENTS_STORE_CONNECTION') ?? null,
+      retention: wholeNumber(env, 'EVENTS_STORE_RETENTION_DAYS', 1),
+    },
     redact: env.list('EVENTS_REDACT', ['password', 'password_confirmation', 'token', 'access_token', 'refresh_token', 'secret', 'client_secret', 'authorization', 'cookie', 'api_key']),
     redactMask: env.string('EVENTS_REDACT_MASK', '[REDACTED]'),
     metrics: { enabled: env.boolean('EVENTS_METRICS_ENABLED', false), path: env.string('EVENTS_METRICS_PATH', '/metrics') },

@@ -71,7 +71,7 @@ function makeApp(database: FreshDatabase, store: { enabled?: boolean; table?: st
     env: { EVENTS_DISCOVERY: 'false', LOG_LEVEL: 'silent', QUEUE_CONNECTION: 'sync' },
     configure: (config) => {
       config.database = { default: 'main', connections: { main: database.connection } }
-      config.events.store = { enabled: store.enabled ?? true, table: store.table ?? 'stored_events', connection: null }
+      config.events.store = { ...config.events.store, enabled: store.enabled ?? true, table: store.table ?? 'stored_events', connection: null }
       config.events.redact = ['password', /card/i]
     },
   })

@@ -19,7 +19,10 @@ const PROJECT = [
   '2026_11_23_000004_create_outbox_table',
   '2026_11_23_000005_create_stored_events_table',
   '2026_12_03_000001_add_lease_to_jobs_table',
-  '2026_12_04_000001_create_event_bus_outbox_table',
+  '2026_12_04_000001_add_event_id_to_stored_events_table',
+  '2026_12_04_000002_add_event_version_to_stored_events_table',
+  '2026_12_04_000003_create_stored_events_snapshots_table',
+  '2026_12_04_000004_create_event_bus_outbox_table',
 ]
 /** One output line per project migration, as a regex source. */
 const eachLine = (line: (name: string) => string, names: readonly string[] = PROJECT) => names.map(line).join('')
@@ -112,10 +115,14 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('migrations on %s', (dialect) => {
     await expect(knex('failed_jobs').insert({ uuid: 'same', connection: 'c', queue: 'q', payload: 'p', exception: 'e' })).rejects.toThrow()
     // The event store: one version per stream, any number of rows outside streams.
     const stored = await knex('stored_events').columnInfo()
-    expect(Object.keys(stored).sort()).toEqual(['causation_id', 'correlation_id', 'id', 'name', 'occurred_at', 'payload', 'stream_id', 'tags', 'version'])
+    expect(Object.keys(stored).sort()).toEqual(['causation_id', 'correlation_id', 'event_id', 'event_version', 'id', 'name', 'occurred_at', 'payload', 'stream_id', 'tags', 'version'])
     const row = (id: string, stream: string | null, version: number | null) => ({ id, name: 'E', payload: '{}', tags: '[]', correlation_id: id, stream_id: stream, version, occurred_at: later })
     await knex('stored_events').insert([row('A', null, null), row('B', null, null), row('C', 's', 1)])
     await expect(knex('stored_events').insert(row('D', 's', 1))).rejects.toThrow()
+    // One event id per stream: a retried append cannot store an event twice.
+    await knex('stored_events').update({ event_id: 'e-1' }).where('id', 'C')
+    await expect(knex('stored_events').insert({ ...row('E', 's', 2), event_id: 'e-1' })).rejects.toThrow()
+    await knex('stored_events').insert({ ...row('F', 't', 1), event_id: 'e-1' })
     await migrator.rollback()
   })
 })

@@ -3,6 +3,7 @@ import type { Dispatcher } from '../dispatcher.ts'
 import type { DispatchRecord } from '../dispatch-contracts.ts'
 import { DispatchLog, type StoredEventFilter } from './dispatch-log.ts'
 import { EventStreams, isStoredEvent, streamEventId, type AppendResult, type ExpectedVersion, type StreamEvent } from './event-streams.ts'
+import { Snapshots, type Snapshot } from './snapshots.ts'
 import { StoredEventsTable, type StoredEvent, type StoredEventsTableDependencies } from './stored-events-table.ts'
 
 export interface EventStoreDependencies extends StoredEventsTableDependencies {
@@ -29,12 +30,14 @@ export class EventStore {
   private readonly rows: StoredEventsTable
   private readonly log: DispatchLog
   private readonly streams: EventStreams
+  private readonly snapshots: Snapshots
 
   constructor(deps: EventStoreDependencies) {
     this.rows = new StoredEventsTable(deps)
     this.registry = this.rows.registry
     this.log = new DispatchLog(this.rows)
     this.streams = new EventStreams(this.rows, deps.events)
+    this.snapshots = new Snapshots(this.rows)
   }
 
   /** The table's name. */
@@ -42,7 +45,14 @@ export class EventStore {
     return this.rows.name
   }
 
-  /** The id of an event object in the store, given now if it has none: appending it again is a no-op. */
+  /**
+   * A stream event's id: its `eventId` property (a non-empty string), else an id given to the
+   * object now if it has none. Appending an event whose id its stream holds is a no-op.
+   *
+   * ```ts
+   * EventStore.idOf(new MoneyDeposited(10, 'cmd-42'))   // 'cmd-42' when the class has eventId
+   * ```
+   */
   static idOf(event: object): string {
     return streamEventId(event)
   }
@@ -86,6 +96,41 @@ export class EventStore {
   /** A stream's version: its last event's, 0 when it has none. */
   version(streamId: string): Promise<number> {
     return this.streams.version(streamId)
+  }
+
+  /**
+   * A stream's latest snapshot (see `AggregateRoot.snapshotEvery`), or null.
+   *
+   * ```ts
+   * const snapshot = await store.latestSnapshot('account-7')   // { version: 200, state: { balance: 30 }, … }
+   * ```
+   */
+  latestSnapshot(streamId: string): Promise<Snapshot | null> {
+    return this.snapshots.latest(streamId)
+  }
+
+  /**
+   * Stores an aggregate's state at a version of its stream (redacted, encoded as the queue
+   * serializer does), in place of the stream's older snapshots.
+   *
+   * ```ts
+   * await store.saveSnapshot({ streamId: 'account-7', version: 200, aggregate: 'Account', state: { balance: 30 } })
+   * ```
+   */
+  saveSnapshot(snapshot: Omit<Snapshot, 'createdAt'>): Promise<void> {
+    return this.snapshots.save(snapshot)
+  }
+
+  /**
+   * Deletes the dispatch log's rows older than `olderThan` (never a stream's: an aggregate's
+   * events are its state) and resolves to how many went; what `artisan event:prune` runs.
+   *
+   * ```ts
+   * await store.prune(new Date(Date.now() - 90 * 86_400_000))
+   * ```
+   */
+  prune(olderThan: Date): Promise<number> {
+    return this.log.prune(olderThan)
   }
 
   /** Stored events matching `filter`, oldest first unless `order: 'desc'`. */

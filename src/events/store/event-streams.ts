@@ -24,7 +24,7 @@ export interface AppendResult {
   readonly appended: readonly StoredEvent[]
 }
 
-/** The ids given to event objects appended to streams (or loaded from them), so a retried append is a no-op. */
+/** The ids given to event objects (without an `eventId`) appended to streams or loaded from them, so a retried append is a no-op. */
 const eventIds = new WeakMap<object, string>()
 /** Event objects that are rows of the store (appended, or loaded): dispatching them stores nothing more. */
 const storedObjects = new WeakSet<object>()
@@ -32,14 +32,32 @@ const storedObjects = new WeakSet<object>()
 /** An `'any'` append that loses to a concurrent one tries again, at most this many times in all. */
 const ANY_VERSION_ATTEMPTS = 50
 
-/** The id of an event object in the store, given now if it has none: appending it again is a no-op. */
+/**
+ * An event's own id in its stream: its `eventId` property when it has a non-empty string one
+ * (say, the retried command's idempotency key), else an id (a ULID) the store gives the object
+ * the first time it is asked and keeps for it. Appending an event whose id the stream holds
+ * stores nothing. (`id` is not used: it is usually the id of the thing the event is about.)
+ *
+ * ```ts
+ * class MoneyDeposited { constructor(readonly amount: number, readonly eventId?: string) {} }
+ * streamEventId(new MoneyDeposited(10, 'cmd-42'))   // 'cmd-42'
+ * ```
+ */
 export function streamEventId(event: object): string {
+  const own = ownEventId(event)
+  if (own !== null) return own
   let id = eventIds.get(event)
   if (id === undefined) {
     id = ulid()
     eventIds.set(event, id)
   }
   return id
+}
+
+/** The event's `eventId` property, when it is a non-empty string. */
+function ownEventId(event: object): string | null {
+  const own = (event as { eventId?: unknown }).eventId
+  return typeof own === 'string' && own.length > 0 ? own : null
 }
 
 /** True for an event object appended to a stream or loaded from one: it is stored already. */
@@ -80,8 +98,10 @@ export class EventStreams {
     const correlationId = context?.correlationId ?? (events.length > 0 ? streamEventId(events[0]!) : '')
     for (const event of events) {
       const name = this.remember(event)
-      const id = streamEventId(event)
-      prepared.set(id, this.table.toRow({ id, name, event, correlationId, causationId: context?.eventId ?? null, streamId, occurredAt }))
+      const eventId = streamEventId(event)
+      // An event's own id need not be a ULID: the row gets one, which keeps the table in time order.
+      const id = ownEventId(event) === null ? eventId : ulid()
+      prepared.set(eventId, { ...this.table.toRow({ id, name, event, correlationId, causationId: context?.eventId ?? null, streamId, occurredAt }), event_id: eventId })
     }
     const result = await this.insertWithRetries(streamId, prepared, expectedVersion)
     for (const event of events) storedObjects.add(event)
@@ -108,7 +128,7 @@ export class EventStreams {
     return rows.map((row) => {
       const stored = toStoredEvent(row)
       const event = this.table.rebuild(stored) as object
-      eventIds.set(event, stored.id)
+      if (ownEventId(event) === null) eventIds.set(event, stored.eventId ?? stored.id)
       storedObjects.add(event)
       return { id: stored.id, version: stored.version!, event, correlationId: stored.correlationId, causationId: stored.causationId, occurredAt: stored.occurredAt }
     })
@@ -127,7 +147,7 @@ export class EventStreams {
         if (!isConflict(error)) throw this.table.explain(error)
         // Another append took these versions (or stored these very events) first.
         const db = await this.table.query()
-        const stored = await db(this.table.name).whereIn('id', [...prepared.keys()]).count({ count: '*' })
+        const stored = await db(this.table.name).where('stream_id', streamId).whereIn('event_id', [...prepared.keys()]).count({ count: '*' })
         const actual = await this.currentVersion(db, streamId)
         if (Number(stored[0]!.count) === prepared.size) return { version: actual, appended: [] }
         if (expectedVersion !== 'any' || attempt >= ANY_VERSION_ATTEMPTS) throw new ConcurrencyError(streamId, expectedVersion, actual)
@@ -144,10 +164,11 @@ export class EventStreams {
     }
     const existing = new Set<string>()
     if (prepared.length > 0) {
-      for (const row of (await trx(this.table.name).whereIn('id', prepared.map((row) => row.id)).select('id')) as Array<{ id: string }>) existing.add(row.id)
+      const rows = (await trx(this.table.name).where('stream_id', streamId).whereIn('event_id', prepared.map((row) => row.event_id!)).select('event_id')) as Array<{ event_id: string }>
+      for (const row of rows) existing.add(row.event_id)
     }
     const current = await this.currentVersion(trx, streamId)
-    const fresh = prepared.filter((row) => !existing.has(row.id))
+    const fresh = prepared.filter((row) => !existing.has(row.event_id!))
     if (fresh.length === 0) return { version: current, appended: [] }
     if (expected !== 'any' && current !== expected) throw new ConcurrencyError(streamId, expected, current)
     const rows = fresh.map((row, i) => ({ ...row, version: current + 1 + i }))

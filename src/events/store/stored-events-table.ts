@@ -5,6 +5,7 @@ import { currentTransaction } from '../../database/transactions.ts'
 import { decodeValue, encodeValue, type EventClassRegistry } from '../../foundation/serializer.ts'
 import { eventClassName } from '../dispatchable.ts'
 import type { Redactor } from '../redaction.ts'
+import { eventVersionOf, upcastFields, type EventFields } from './upcasting.ts'
 
 /** One row of the event store. */
 export interface StoredEvent {
@@ -19,8 +20,12 @@ export interface StoredEvent {
   readonly causationId: string | null
   /** The stream (an aggregate's id) it was appended to, or null for a plain dispatch. */
   readonly streamId: string | null
+  /** A stream event's own id, unique in its stream (see `streamEventId`); null outside streams. */
+  readonly eventId: string | null
   /** Its position in the stream, from 1; null outside streams. */
   readonly version: number | null
+  /** Its class's `static version` when it was stored (1 without one): loading upcasts older rows. */
+  readonly eventVersion: number
   readonly occurredAt: Date
 }
 
@@ -33,7 +38,11 @@ export interface StoredEventRow {
   correlation_id: string
   causation_id: string | null
   stream_id: string | null
+  /** Written for stream events only (a dispatch's row leaves it null). */
+  event_id?: string | null
   version: number | string | null
+  /** Absent from a new row of version 1: the column's default. */
+  event_version?: number | string
   occurred_at: number | string
 }
 
@@ -115,7 +124,9 @@ export class StoredEventsTable {
 
   /** The row for a new event: its payload redacted and encoded, its tags, no version yet. */
   toRow(entry: NewStoredEvent): StoredEventRow {
+    const eventVersion = isClassEvent(entry.name, entry.event) ? eventVersionOf(entry.event.constructor) : 1
     return {
+      ...(eventVersion === 1 ? {} : { event_version: eventVersion }),
       id: entry.id,
       name: entry.name,
       payload: this.encode(entry.name, entry.event),
@@ -130,10 +141,27 @@ export class StoredEventsTable {
 
   /**
    * The event a row holds: an instance of its class (rebuilt without running the constructor),
-   * or a string event's payload. Throws PayloadDecodeError when its class is unknown here.
+   * or a string event's payload. A row stored at an older `static version` of its class goes
+   * through the class's upcasters first. Throws PayloadDecodeError when its class is unknown here.
    */
   rebuild(stored: StoredEvent): unknown {
-    return decodeValue(stored.payload, this.registry)
+    const payload = stored.payload
+    if (!isEventTag(payload)) return decodeValue(payload, this.registry)
+    const ctor = this.registry.classFor(payload.name)
+    if (ctor === undefined || eventVersionOf(ctor) === stored.eventVersion) return decodeValue(payload, this.registry)
+    // Decoded as a plain object (an escaped one: a field may be named $t), then upcast.
+    const fields = decodeValue({ $t: 'Object', v: payload.v }, this.registry) as EventFields
+    return Object.assign(Object.create(ctor.prototype as object) as object, upcastFields(ctor, fields, stored.eventVersion))
+  }
+
+  /** An aggregate's snapshot state as JSON: redacted, then encoded as the queue serializer does. */
+  encodeState(state: unknown): string {
+    return JSON.stringify(encodeValue(this.deps.redact(state), this.registry))
+  }
+
+  /** A snapshot's state from its JSON. Throws PayloadDecodeError when it holds an event class unknown here. */
+  decodeState(json: string): unknown {
+    return decodeValue(JSON.parse(json) as unknown, this.registry, 'state')
   }
 
   /** JSON of the redacted event: a class event tagged with its name, so it can be rebuilt. */
@@ -162,9 +190,18 @@ export function toStoredEvent(row: StoredEventRow): StoredEvent {
     correlationId: row.correlation_id,
     causationId: row.causation_id,
     streamId: row.stream_id,
+    eventId: row.event_id ?? null,
     version: row.version === null ? null : Number(row.version),
+    eventVersion: Number(row.event_version ?? 1),
     occurredAt: new Date(Number(row.occurred_at)),
   }
+}
+
+/** A payload the serializer wrote for a class event: `{ $t: 'Event', name, v }`. */
+function isEventTag(payload: unknown): payload is { $t: 'Event'; name: string; v: Record<string, unknown> } {
+  if (typeof payload !== 'object' || payload === null) return false
+  const tagged = payload as Record<string, unknown>
+  return tagged.$t === 'Event' && typeof tagged.name === 'string' && typeof tagged.v === 'object' && tagged.v !== null && !Array.isArray(tagged.v)
 }
 
 /** A class event (not a string event's payload): an instance whose class gives the record its name. */
