@@ -51,6 +51,7 @@ import { io as connectClient, type Socket as ClientSocket } from 'socket.io-clie
 import { Channel, Dispatchable, ShouldBroadcastNow, bootApplication } from '../src/index.ts'
 import { createApplicationHttpKernel } from '../src/http/http-kernel.ts'
 import { BenchChild, serveParent, withTimeout } from './support/child-rpc.ts'
+import { median, nowUs, positiveInt } from './support/stats.ts'
 
 const CLIENTS = positiveInt('BENCH_CLIENTS', 100)
 const EVENTS = positiveInt('BENCH_EVENTS', 2_000)
@@ -61,19 +62,6 @@ const CHANNEL = 'bench'
 const EVENT_NAME = 'BenchEvent'
 /** A round that has not delivered everything by then has lost messages. */
 const ROUND_TIMEOUT_MS = 60_000
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`)
-  return value
-}
-
-/** Microseconds on CLOCK_MONOTONIC: comparable between processes of one host. */
-function nowUs(): number {
-  return Number(process.hrtime.bigint()) / 1_000
-}
 
 function cpuUs(since: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(since)
@@ -390,12 +378,6 @@ interface Target {
   limit: number
   unit: string
   met: boolean
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 function halfRangePct(values: readonly number[]): number {

@@ -63,6 +63,7 @@ import {
 import { Worker, type WorkerOptions } from '../src/queue/worker.ts'
 import { BenchChild, serveParent, withTimeout as timeLimit } from './support/child-rpc.ts'
 import { PG, REDIS_URL } from './support/services.ts'
+import { median, percentile } from './support/stats.ts'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -200,18 +201,6 @@ async function timed(fn: () => Promise<unknown>): Promise<Timed> {
 interface Timed {
   ms: number
   cpuMs: number
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
-/** Nearest-rank percentile. */
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
 const perSecond = (count: number, ms: number): number => (count / ms) * 1000

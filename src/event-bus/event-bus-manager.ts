@@ -153,6 +153,11 @@ export class EventBusManager implements PublishGateway {
     await this.relay?.drain()
   }
 
+  /** True when events published inside a transaction go through the outbox table. */
+  get hasOutbox(): boolean {
+    return this.outbox !== null
+  }
+
   /** Rows waiting in the outbox (0 without one). */
   async outboxSize(): Promise<number> {
     return this.outbox === null ? 0 : this.outbox.count()

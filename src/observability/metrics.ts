@@ -9,6 +9,15 @@ export interface ObservedQueues {
   size(connection: string, queue: string): Promise<number>
 }
 
+/** What the metrics read of the event bus: its groups' lag and pending entries, and the outbox. */
+export interface ObservedBus {
+  status(): Promise<ReadonlyArray<{ readonly stream: string; readonly group: string; readonly pending: number; readonly lag: number | null }>>
+  /** True when published events go through an outbox table. */
+  readonly hasOutbox: boolean
+  /** Rows waiting in the outbox. */
+  outboxSize(): Promise<number>
+}
+
 /** A job as the metrics label it. */
 export interface ObservedJob {
   readonly connection: string
@@ -28,6 +37,9 @@ const DEPTH_TIMEOUT_MS = 1_000
  * - `herald_jobs_processed_total{connection,queue,job,status}`: status DONE, RELEASED or FAIL
  * - `herald_jobs_failed_total{connection,queue,job}`: jobs that failed for good
  * - `herald_queue_depth{connection,queue}`: jobs waiting, read at each scrape
+ * - `herald_event_bus_lag{stream,group}`: entries of a stream not yet delivered to a group,
+ *   `herald_event_bus_pending{stream,group}`: delivered, not yet acknowledged, and
+ *   `herald_event_bus_outbox`: events waiting in the outbox; read at each scrape
  */
 export class EventMetrics {
   readonly registry = new Registry()
@@ -38,7 +50,10 @@ export class EventMetrics {
   /** The queues whose depth is reported: each connection's default queue, and every queue a job came from. */
   private readonly watched = new Map<string, Set<string>>()
 
-  constructor(private readonly queues: ObservedQueues | null) {
+  constructor(
+    private readonly queues: ObservedQueues | null,
+    bus: ObservedBus | null = null,
+  ) {
     const registers = [this.registry]
     this.dispatched = new Counter({ name: 'herald_events_dispatched_total', help: 'Events dispatched, by name.', labelNames: ['event'], registers })
     this.duration = new Histogram({
@@ -66,6 +81,7 @@ export class EventMetrics {
         for (const [connection, queue, size] of await metrics.depths()) this.set({ connection, queue }, size)
       },
     })
+    if (bus !== null) this.observeBus(bus, registers)
   }
 
   /** Counts a job this process ran (a queue's `after` hook). */
@@ -99,6 +115,53 @@ export class EventMetrics {
   /** The text Prometheus scrapes, and its content type. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+
+  /** The bus gauges, read at each scrape; a bus that is down (or slow) is left out of that scrape. */
+  private observeBus(bus: ObservedBus, registers: Registry[]): void {
+    let reading: Promise<Awaited<ReturnType<ObservedBus['status']>>> | null = null
+    // The lag and pending gauges are collected one after the other in a scrape: one status read serves both.
+    const groups = () => {
+      reading ??= timeLimit(bus.status(), DEPTH_TIMEOUT_MS)
+        .catch(() => [])
+        .finally(() => setImmediate(() => (reading = null)))
+      return reading
+    }
+    new Gauge({
+      name: 'herald_event_bus_lag',
+      help: 'Event bus entries not yet delivered to a group, by stream and group.',
+      labelNames: ['stream', 'group'],
+      registers,
+      async collect() {
+        this.reset()
+        for (const { stream, group, lag } of await groups()) if (lag !== null) this.set({ stream, group }, lag)
+      },
+    })
+    new Gauge({
+      name: 'herald_event_bus_pending',
+      help: 'Event bus entries delivered to a group and not yet acknowledged, by stream and group.',
+      labelNames: ['stream', 'group'],
+      registers,
+      async collect() {
+        this.reset()
+        for (const { stream, group, pending } of await groups()) this.set({ stream, group }, pending)
+      },
+    })
+    if (!bus.hasOutbox) return
+    new Gauge({
+      name: 'herald_event_bus_outbox',
+      help: 'Published events waiting in the outbox for the relay.',
+      registers,
+      async collect() {
+        this.reset()
+        try {
+          const size = await timeLimit(bus.outboxSize(), DEPTH_TIMEOUT_MS)
+          this.set(size)
+        } catch {
+          // The database is down: left out of this scrape; /health says so.
+        }
+      },
+    })
   }
 
   private watch(connection: string, queue: string): void {

@@ -1,6 +1,6 @@
 import { ServiceProvider } from '../foundation/service-provider.ts'
 import { useTraceparent } from '../events/event-context.ts'
-import type { EventMetrics } from './metrics.ts'
+import type { EventMetrics, ObservedBus } from './metrics.ts'
 import type { EventTracing } from './tracing.ts'
 
 declare module '../foundation/container.ts' {
@@ -33,6 +33,7 @@ export class ObservabilityServiceProvider extends ServiceProvider {
               defaultQueue: () => (queue.settings().driver === 'sync' ? null : { connection: queue.defaultConnection, queue: queue.defaultQueue() }),
               size: (connection, name) => queue.connection(connection).then((driver) => driver.size(name)),
             },
+        this.observedBus(),
       )
       if (queue !== null) {
         queue.jobHooks.add('after', (job) => metrics.jobProcessed(job))
@@ -53,6 +54,14 @@ export class ObservabilityServiceProvider extends ServiceProvider {
         this.undo.push(() => queue.instrumentJobs(null))
       }
     }
+  }
+
+  /** The event bus as the metrics read it: a local bus has no streams, so it is left out. */
+  private observedBus(): ObservedBus | null {
+    if (!this.app.bound('event-bus')) return null
+    const bus = this.app.make('event-bus')
+    if (bus.driverName === 'local') return null
+    return { status: () => bus.status(), hasOutbox: bus.hasOutbox, outboxSize: () => bus.outboxSize() }
   }
 
   override shutdown(): void {

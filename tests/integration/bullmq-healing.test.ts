@@ -4,11 +4,9 @@
  * hashes go into the shared Redis under a random prefix; outages use a Redis of the test's own,
  * on its own port (with an append-only file, so a restart keeps the jobs), never the shared one.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -19,6 +17,7 @@ import { BullmqDriver } from '../../src/queue/drivers/bullmq-driver.ts'
 import { createEnvelope } from '../../src/queue/envelope.ts'
 import type { EventClassRegistry } from '../../src/foundation/serializer.ts'
 import { copyProject } from '../support/project-copy.ts'
+import { OwnRedis, freePort } from '../support/own-redis.ts'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const PREFIX = `herald-test-healing-${process.pid}-${randomBytes(4).toString('hex')}`
@@ -110,59 +109,10 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
   }
 }
 
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** A Redis of the test's own: its own port and directory, with an append-only file. */
-class OwnRedis {
-  private process: ChildProcess | null = null
-  readonly dir = mkdtempSync(join(tmpdir(), 'herald-redis-'))
-
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`
-  }
-
-  async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir], {
-      stdio: 'ignore',
-    })
-    this.process = child
-    await until(`redis-server on port ${this.port}`, () => spawnSync('redis-cli', ['-p', String(this.port), 'ping']).stdout?.toString().trim() === 'PONG')
-  }
-
-  async stop(): Promise<void> {
-    const child = this.process
-    if (child === null || child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    spawnSync('redis-cli', ['-p', String(this.port), 'shutdown', 'nosave'])
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-    await exited
-    clearTimeout(killer)
-    this.process = null
-  }
-
-  async remove(): Promise<void> {
-    await this.stop()
-    rmSync(this.dir, { recursive: true, force: true })
-  }
-}
-
 const ownRedises: OwnRedis[] = []
 async function ownRedis(): Promise<OwnRedis> {
-  const redis = new OwnRedis(await freePort())
+  const redis = await OwnRedis.start()
   ownRedises.push(redis)
-  await redis.start()
   return redis
 }
 

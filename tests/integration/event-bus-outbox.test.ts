@@ -12,6 +12,7 @@ import { createLogger } from '../../src/foundation/logger.ts'
 import { freshDatabase, type Dialect, type FreshDatabase } from '../support/fresh-database.ts'
 import { projectRoot } from '../support/project-copy.ts'
 import { dropPrefix, redisBusConfig, uniquePrefix } from '../support/event-bus-redis.ts'
+import { OwnRedis } from '../support/own-redis.ts'
 
 class InvoicePaid extends ShouldPublish(Dispatchable) {
   constructor(readonly invoice: number) {
@@ -51,10 +52,11 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('the event bus outbox on %s', (diale
     await database?.drop()
   })
 
-  /** A consumer of another service on the same streams, collecting what it receives. */
-  async function receiver(prefix: string): Promise<number[]> {
+  /** A consumer of another service on the same streams (of the Redis at `url`), collecting what it receives. */
+  async function receiver(prefix: string, url?: string): Promise<number[]> {
     const got: number[] = []
-    const bus = new EventBusManager({ config: redisBusConfig('ledger', prefix), logger: createLogger('error') })
+    const config = redisBusConfig('ledger', prefix)
+    const bus = new EventBusManager({ config: url === undefined ? config : { ...config, redis: { ...config.redis, url } }, logger: createLogger('error') })
     bus.subscribe(InvoicePaid, (event) => void got.push(event.invoice))
     const stop = new AbortController()
     let ready!: () => void
@@ -123,5 +125,29 @@ describe.each<Dialect>(['sqlite', 'pgsql'])('the event bus outbox on %s', (diale
     await back.make('event-bus').relayOutbox()
     expect(await back.make('event-bus').outboxSize()).toBe(0)
     await vi.waitFor(() => expect(got).toEqual([10, 11, 12]), { timeout: 10_000, interval: 20 })
+  })
+  it('loses nothing when Redis stops while transactions publish, and drains the backlog once it is back', async () => {
+    const own = await OwnRedis.start()
+    cleanups.push(() => own.remove())
+    const prefix = uniquePrefix()
+    const got = await receiver(prefix, own.url)
+    const app = makeApp(database, prefix, own.url)
+    await app.boot()
+    cleanups.push(() => app.shutdown())
+    const db = app.make('db')
+    const events = app.make('events')
+    const bus = app.make('event-bus')
+    await db.transaction(async () => void (await events.dispatch(new InvoicePaid(1))))
+    await vi.waitFor(() => expect(got).toEqual([1]), { timeout: 10_000, interval: 20 })
+
+    await own.stop()
+    for (const invoice of [2, 3, 4, 5, 6]) await db.transaction(async () => void (await events.dispatch(new InvoicePaid(invoice))))
+    await bus.relayOutbox()
+    expect(await bus.outboxSize()).toBe(5)
+
+    // Back with what its append-only file kept: the relay's retry sends the backlog by itself.
+    await own.start()
+    await vi.waitFor(async () => expect(await bus.outboxSize()).toBe(0), { timeout: 20_000, interval: 50 })
+    await vi.waitFor(() => expect(got).toEqual([1, 2, 3, 4, 5, 6]), { timeout: 20_000, interval: 20 })
   })
 })

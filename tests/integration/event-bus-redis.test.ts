@@ -127,6 +127,33 @@ describe('the event bus on Redis Streams', () => {
     await vi.waitFor(async () => expect((await publisher.status()).every((row) => row.pending === 0 && row.lag === 0)).toBe(true), { timeout: 10_000 })
   })
 
+  it('runs an event id once when two copies of it arrive in one batch', async () => {
+    const prefix = uniquePrefix()
+    cleanups.push(() => dropPrefix(prefix))
+    // The group exists (a first consumer made it and stopped) before the copies are published.
+    const before = manager('audit', prefix)
+    before.subscribe('bus.copy', () => undefined)
+    const stop = new AbortController()
+    let ready!: () => void
+    const isReady = new Promise<void>((resolve) => (ready = resolve))
+    const working = before.work({ signal: stop.signal, onReady: ready })
+    await isReady
+    stop.abort()
+    await working
+    await before.close()
+    const driver = new RedisStreamsDriver({ ...redisBusConfig('shop', prefix).redis, dedupTtl: 600, logger })
+    cleanups.push(() => driver.close())
+    const copy = (id: string, n: number) => ({ id, name: 'bus.copy', payload: JSON.stringify({ n }), publishedAt: Date.now(), source: 'shop' })
+    // The reader's batch is 2: the two copies of 1 come in one read, 2 in the next.
+    await driver.publish([copy('01J0COPYONE', 1), copy('01J0COPYONE', 1), copy('01J0COPYTWO', 2)])
+    const runs: number[] = []
+    const after = manager('audit', prefix)
+    after.subscribe('bus.copy', (event) => void runs.push((event as { n: number }).n))
+    await consumer(after)
+    await vi.waitFor(async () => expect((await after.status()).map((row) => [row.group, row.pending, row.lag])).toEqual([['audit', 0, 0]]), { timeout: 10_000, interval: 20 })
+    expect(runs).toEqual([1, 2])
+  })
+
   it('gives a fanout subscription to every process of the service', async () => {
     const prefix = uniquePrefix()
     cleanups.push(() => dropPrefix(prefix))
@@ -193,5 +220,30 @@ describe('the event bus on Redis Streams', () => {
     const code = await new Promise((resolve) => second.process.once('exit', (exit) => resolve(exit)))
     expect(code).toBe(0)
     expect(second.lines.at(-1)).toBe('stopped')
+  })
+
+  it('three processes, two of one service and one of another, receive exactly what they should', async () => {
+    const prefix = uniquePrefix()
+    cleanups.push(() => dropPrefix(prefix))
+    const redis = new Redis(REDIS_URL)
+    cleanups.push(async () => void (await redis.quit()))
+    const [first, second, ledger] = [spawnConsumer(prefix, 'orders', 50), spawnConsumer(prefix, 'orders', 50), spawnConsumer(prefix, 'ledger', 5)]
+    await Promise.all([first, second, ledger].map((child) => child.waitFor((line) => line === 'ready')))
+    const publisher = manager('shop', prefix)
+    cleanups.push(() => publisher.close())
+    for (let n = 0; n < 20; n++) await publisher.publish('bus.job', { n })
+
+    const got = async (service: string) => (await redis.lrange(`${prefix}got:${service}`, 0, -1)).map((entry) => entry.split('@').map(Number) as [number, number])
+    await vi.waitFor(async () => expect([(await got('orders')).length, (await got('ledger')).length]).toEqual([20, 20]), { timeout: 20_000, interval: 50 })
+    await vi.waitFor(async () => expect((await publisher.status()).map((row) => [row.group, row.pending, row.lag]).sort()).toEqual([['ledger', 0, 0], ['orders', 0, 0]]), { timeout: 10_000, interval: 50 })
+    const all = Array.from({ length: 20 }, (_, n) => n)
+    const orders = await got('orders')
+    // The service got each event once, shared between its two processes.
+    expect(orders.map(([n]) => n).sort((x, y) => x - y)).toEqual(all)
+    expect(new Set(orders.map(([, pid]) => pid))).toEqual(new Set([first.process.pid, second.process.pid]))
+    // The other service got every event, in its one process.
+    const other = await got('ledger')
+    expect(other.map(([n]) => n).sort((x, y) => x - y)).toEqual(all)
+    expect(new Set(other.map(([, pid]) => pid))).toEqual(new Set([ledger.process.pid]))
   })
 })

@@ -6,7 +6,8 @@
  *
  * It subscribes to the string event `bus.job` (payload `{ n }`). Stdout gets `ready` once its
  * group exists, `start <n>` when a delivery begins and `done <n>` once it has been recorded
- * (RPUSH `<prefix>done`, value `<n>`). SIGTERM finishes the event in hand and exits 0.
+ * (RPUSH `<prefix>done`, value `<n>`, and RPUSH `<prefix>got:<service>`, value `<n>@<pid>`).
+ * SIGTERM finishes the event in hand and exits 0.
  */
 import { createLogger } from '../../src/foundation/logger.ts'
 import { EventBusManager } from '../../src/event-bus/event-bus-manager.ts'
@@ -33,7 +34,7 @@ bus.subscribe('bus.job', async (event) => {
   const { n } = event as { n: number }
   process.stdout.write(`start ${n}\n`)
   await new Promise((resolve) => setTimeout(resolve, Number(handlerMs)))
-  await redis.rpush(`${prefix}done`, String(n))
+  await redis.multi().rpush(`${prefix}done`, String(n)).rpush(`${prefix}got:${service}`, `${n}@${process.pid}`).exec()
   process.stdout.write(`done ${n}\n`)
 })
 const stop = new AbortController()

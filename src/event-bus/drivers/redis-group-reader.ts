@@ -91,25 +91,44 @@ export class GroupReader {
   }
 
   private async handleAll(key: string, entries: readonly Entry[]): Promise<void> {
+    if (entries.length === 0) return
     let held = this.inHand.get(key)
     if (held === undefined) this.inHand.set(key, (held = new Map()))
-    for (const [entryId, fields] of entries) {
-      const message = toMessage(fields)
-      held.set(entryId, message === null ? '' : this.context.seenKey(this.group.group, message.id))
-    }
-    // One at a time: a stream's events reach a consumer in order.
-    for (const [entryId, fields] of entries) {
-      try {
-        await this.handle(key, entryId, fields)
-      } finally {
-        held.delete(entryId)
+    const messages = entries.map(([, fields]) => toMessage(fields))
+    entries.forEach(([entryId], i) => held.set(entryId, messages[i] === null ? '' : this.context.seenKey(this.group.group, messages[i]!.id)))
+    try {
+      const taken = await this.take(messages)
+      // One at a time: a stream's events reach a consumer in order.
+      for (let i = 0; i < entries.length; i++) {
+        const entryId = entries[i]![0]
+        try {
+          await this.handle(key, entryId, messages[i]!, taken[i]!)
+        } finally {
+          held.delete(entryId)
+        }
       }
+    } finally {
+      for (const [entryId] of entries) held.delete(entryId)
     }
   }
 
-  private async handle(key: string, entryId: string, fields: string[] | null): Promise<void> {
+  /**
+   * Takes the batch's dedup keys in one round trip (`SET NX`, `running`, a lease of `claimIdle`
+   * renewed while in hand): true for each message this consumer is to run.
+   */
+  private async take(messages: ReadonlyArray<BusMessage | null>): Promise<boolean[]> {
+    const { redis, claimIdle } = this.context
+    const pipeline = redis.pipeline()
+    for (const message of messages) if (message !== null) pipeline.set(this.context.seenKey(this.group.group, message.id), 'running', 'PX', claimIdle, 'NX')
+    const replies = (await pipeline.exec()) ?? []
+    const failed = replies.find(([error]) => error !== null)
+    if (failed !== undefined) throw failed[0]
+    let next = 0
+    return messages.map((message) => message !== null && replies[next++]![1] === 'OK')
+  }
+
+  private async handle(key: string, entryId: string, message: BusMessage | null, taken: boolean): Promise<void> {
     const { redis, logger } = this.context
-    const message = fields === null ? null : toMessage(fields)
     if (message === null) {
       // Deleted by trimming while pending (null fields), or not written by Herald: nothing to run.
       logger.warn(`Event bus: entry ${entryId} of ${key} is not an event; acknowledged without running anything.`)
@@ -117,8 +136,7 @@ export class GroupReader {
       return
     }
     const seenKey = this.context.seenKey(this.group.group, message.id)
-    const taken = await redis.set(seenKey, 'running', 'PX', this.context.claimIdle, 'NX')
-    if (taken === null) {
+    if (!taken) {
       // Handled already: acknowledge this copy. Running elsewhere: leave it pending for a later claim.
       if ((await redis.get(seenKey)) === 'done') await redis.xack(key, this.group.group, entryId)
       return
