@@ -162,7 +162,7 @@ function decodeTagged(record: Record<string, unknown>, registry: EventClassRegis
       if (typeof name !== 'string') throw new Failure(`${show(name)} is not an event class name`)
       if (!isRecord(v)) throw new Failure(`${show(v)} is not the fields of event "${name}" (an object)`)
       const ctor = registry.classFor(name)
-      if (ctor === undefined) throw new Failure(`Event class "${name}" is not registered: is it exported from app/events?`)
+      if (ctor === undefined) throw new Failure(`Class "${name}" is not registered: is it exported from app/events or app/jobs?`)
       return decodeFields(v, registry, depth, Object.create(ctor.prototype as object) as Record<string, unknown>)
     }
     default:

@@ -18,6 +18,7 @@ import { csrfProtection } from './csrf.ts'
 import { healthRoute } from './health.ts'
 import { opsAccess } from './ops-access.ts'
 import { requestContext } from './request-context.ts'
+import { withAfterResponse } from '../jobs/after-response.ts'
 import { securityHeaders } from './security-headers.ts'
 import { HttpError, ValidationError } from './http-error.ts'
 import type { RouteRegistrar } from './routes.ts'
@@ -78,6 +79,19 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   express.use(socketIdMiddleware())
   // A correlation id (and, with tracing on, a span) per request, for what it dispatches.
   express.use(requestContext(() => (app.bound('events.tracing') ? app.make('events.tracing') : null)))
+  // Jobs dispatched with dispatchAfterResponse() run once the response is sent (or the client left).
+  express.use((_request, response, next) =>
+    withAfterResponse(next, (run) => {
+      let ran = false
+      const once = () => {
+        if (ran) return
+        ran = true
+        run()
+      }
+      response.once('finish', once)
+      response.once('close', once)
+    }),
+  )
   const server = createServer(express)
   const { allowedOrigins, limits } = app.config.get('broadcasting')
   const echo = new EchoServer({

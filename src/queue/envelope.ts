@@ -13,17 +13,19 @@ export interface JobEnvelope {
   /** What `queue:work` and `queue:failed` show: the listener's or the event's name. */
   readonly displayName: string
   /**
-   * A queued listener, a ShouldQueue event dispatched as a whole, or a ShouldBroadcast event's
-   * message (data.payload, a BroadcastMessage) for the worker's broadcast connection.
+   * A queued listener, a ShouldQueue event dispatched as a whole, a ShouldBroadcast event's
+   * message (data.payload, a BroadcastMessage) for the worker's broadcast connection, or a job
+   * class's instance (data.event its job name, data.payload the job itself).
    */
-  readonly job: 'listener' | 'event' | 'broadcast'
+  readonly job: JobKind
   readonly data: {
     /** The listener's registered name (job 'listener'). */
     readonly listener?: string
     /** The routed method of a subscriber-style listener, if not `handle`. */
     readonly method?: string | null
+    /** The event's name, or the job's (job 'job'). */
     readonly event: string
-    /** The event (or payload), encoded by the serializer. */
+    /** The event (or payload, or job), encoded by the serializer. */
     readonly payload: unknown
   }
   /** Attempts made before this delivery. */
@@ -46,7 +48,14 @@ export interface JobEnvelope {
    * there was one: the worker runs the job in it, so the chain and the trace continue.
    */
   readonly context?: CarriedContext
+  /**
+   * What the jobs layer carries with a job class's job (job 'job'): the rest of its chain, its
+   * batch, its unique lock. Opaque to the queue; checked by the jobs layer.
+   */
+  readonly bus?: Readonly<Record<string, unknown>>
 }
+
+export type JobKind = 'listener' | 'event' | 'broadcast' | 'job'
 
 /** The options of a job that sets none of its own: the worker's defaults apply. */
 export const NO_JOB_OPTIONS = {
@@ -58,7 +67,7 @@ export const NO_JOB_OPTIONS = {
   retryUntil: null,
 } as const satisfies Partial<JobEnvelope>
 
-export type EnvelopeInput = Omit<JobEnvelope, 'uuid' | 'attempts' | 'exceptions' | 'createdAt' | 'data' | 'context'> & {
+export type EnvelopeInput = Omit<JobEnvelope, 'uuid' | 'attempts' | 'exceptions' | 'createdAt' | 'data' | 'context' | 'bus'> & {
   readonly data: { readonly listener?: string; readonly method?: string | null; readonly event: string; readonly payload: unknown }
 }
 
@@ -129,7 +138,7 @@ function bad(field: string, value: unknown, expected: string): never {
 function checkEnvelope(envelope: Partial<Record<keyof JobEnvelope, unknown>>): void {
   if (typeof envelope.uuid !== 'string' || envelope.uuid === '') bad('uuid', envelope.uuid, 'a job id (a non-empty string)')
   const job = envelope.job
-  if (job !== 'listener' && job !== 'event' && job !== 'broadcast') bad('job', envelope.job, 'a job kind ("listener", "event" or "broadcast")')
+  if (job !== 'listener' && job !== 'event' && job !== 'broadcast' && job !== 'job') bad('job', envelope.job, 'a job kind ("listener", "event", "broadcast" or "job")')
   const data = envelope.data as Partial<Record<keyof JobEnvelope['data'], unknown>> | null | undefined
   if (data === null || typeof data !== 'object' || Array.isArray(data)) bad('data', data, 'an object (listener, event, payload)')
   if (typeof data!.event !== 'string') bad('data.event', data!.event, 'an event name (a string)')
@@ -150,6 +159,7 @@ function checkEnvelope(envelope: Partial<Record<keyof JobEnvelope, unknown>>): v
   if (envelope.retryUntil != null && !Number.isFinite(envelope.retryUntil)) bad('retryUntil', envelope.retryUntil, 'epoch milliseconds, or null')
   if (envelope.createdAt !== undefined && !Number.isFinite(envelope.createdAt)) bad('createdAt', envelope.createdAt, 'epoch milliseconds')
   if (envelope.context !== undefined) checkContext(envelope.context)
+  if (envelope.bus !== undefined && (envelope.bus === null || typeof envelope.bus !== 'object' || Array.isArray(envelope.bus))) bad('bus', envelope.bus, "the jobs layer's fields (an object)")
 }
 
 function checkContext(context: unknown): void {

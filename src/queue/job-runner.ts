@@ -9,6 +9,7 @@ import { decodePayload, parseEnvelope, type JobEnvelope } from './envelope.ts'
 import type { FailedJobStore } from './failed-job-store.ts'
 import { PayloadDecodeError } from '../foundation/payload-decode-error.ts'
 import { RunningJob, type QueuedEventJob } from './running-job.ts'
+import type { QueuedJobRuntime } from './job-runtime.ts'
 import type { EventClassRegistry } from '../foundation/serializer.ts'
 
 /** Worker-wide defaults for jobs that do not set their own (`queue:work --tries --backoff --timeout`). */
@@ -48,6 +49,8 @@ export interface JobRunnerContext {
    * what it returns.
    */
   readonly instrumentJob?: (envelope: JobEnvelope, run: (trace?: unknown) => unknown) => unknown
+  /** How job classes run (job 'job'); absent until the jobs layer installs it. */
+  readonly jobs?: () => QueuedJobRuntime | null
 }
 
 /** A job that failed for good with a reason (no retry), e.g. an unknown listener. */
@@ -110,12 +113,13 @@ export class JobRunner {
     let instance: Record<symbol, unknown> | null = null
     const attempt = Math.max(job.attempts, 1)
     const state = new RunningJob(attempt, shutdown, this.context.connection, job.queue)
+    let parsed: JobEnvelope | null = null
     try {
-      envelope = parseEnvelope(job.payload)
+      envelope = parsed = parseEnvelope(job.payload)
       event = decodePayload(envelope, this.context.registry)
-      ;({ handler, failedHook, instance } = this.resolveHandler(envelope, state))
+      ;({ handler, failedHook, instance } = this.resolveHandler(envelope, state, job.queue, event))
     } catch (error) {
-      return this.fail(job, null, null, null, error)
+      return this.fail(job, null, null, null, error, parsed)
     }
 
     const maxTries = envelope.maxTries ?? this.defaults.tries
@@ -153,9 +157,21 @@ export class JobRunner {
     if (state.failed !== null) return this.fail(job, envelope, event, failedHook, state.failed.error)
     if (thrown === null) {
       if (state.released !== null) return this.release(envelope, attempt, envelope.exceptions, state.released)
+      if (envelope.job === 'job') return this.succeeded(job, envelope, event as object, attempt)
       return { kind: 'done' }
     }
     return this.afterException(job, envelope, event, failedHook, attempt, thrown.error)
+  }
+
+  /** A job class's job that succeeded: what follows it runs before the driver acknowledges it; if that fails, the job runs again. */
+  private async succeeded(job: DeliveredJob, envelope: JobEnvelope, instance: object, attempt: number): Promise<JobOutcome> {
+    try {
+      await this.context.jobs?.()?.succeeded(instance, envelope, { connection: this.context.connection, queue: job.queue })
+      return { kind: 'done' }
+    } catch (error) {
+      this.context.logger.error(`${envelope.displayName} succeeded, but what follows it failed (${String(error)}); it will run again.`)
+      return this.release(envelope, attempt, envelope.exceptions, this.defaults.backoff)
+    }
   }
 
   /**
@@ -225,6 +241,8 @@ export class JobRunner {
     event: unknown,
     failedHook: ((event: unknown, error: unknown) => unknown) | null,
     error: unknown,
+    /** The envelope of a payload that parsed but could not be run (its job class unknown), for the jobs layer. */
+    parsed: JobEnvelope | null = envelope,
   ): Promise<JobOutcome> {
     if (failedHook !== null) {
       try {
@@ -244,6 +262,14 @@ export class JobRunner {
       // Losing the record is worse than losing the job's place: say so loudly.
       this.context.logger.error(`Could not record failed job ${job.id} in failed_jobs: ${String(storeError)}`)
     }
+    if (parsed !== null && parsed.job === 'job') {
+      const runtime = this.context.jobs?.()
+      try {
+        await runtime?.failed(envelope === null ? null : (event as object), parsed, reported, { connection: this.context.connection, queue: job.queue })
+      } catch (hookError) {
+        this.context.logger.error(`After ${parsed.displayName} failed: ${String(hookError)}`)
+      }
+    }
     return { kind: 'failed', error: reported }
   }
 
@@ -261,11 +287,12 @@ export class JobRunner {
     return (decoded) => context.deliverBroadcast!(decoded as BroadcastMessage)
   }
 
-  private resolveHandler(envelope: JobEnvelope, state: RunningJob): {
+  private resolveHandler(envelope: JobEnvelope, state: RunningJob, queue: string, event: unknown): {
     handler: Handler
     failedHook: ((event: unknown, error: unknown) => unknown) | null
     instance: Record<symbol, unknown> | null
   } {
+    if (envelope.job === 'job') return this.jobHandler(envelope, state, queue, event)
     // Bound functions rather than closures: no function literal is made per job.
     if (envelope.job === 'event') {
       return { handler: this.context.dispatchNow.bind(this.context, envelope.data.event, state), failedHook: null, instance: null }
@@ -286,6 +313,27 @@ export class JobRunner {
       handler: (method as Handler).bind(instance),
       failedHook: typeof failed === 'function' ? (failed as (e: unknown, r: unknown) => unknown).bind(instance) : null,
       instance: instance as Record<symbol, unknown>,
+    }
+  }
+
+  /** A job class's job: the decoded payload is the job; the jobs layer runs it (its middleware, then handle()). */
+  private jobHandler(envelope: JobEnvelope, state: RunningJob, queue: string, event: unknown): {
+    handler: Handler
+    failedHook: ((event: unknown, error: unknown) => unknown) | null
+    instance: Record<symbol, unknown> | null
+  } {
+    const runtime = this.context.jobs?.() ?? null
+    if (runtime === null) throw new JobFailedError(`Job ${envelope.displayName} needs the jobs layer (JobsServiceProvider): is the application booted with the framework's providers?`)
+    const decoded = event as Record<string | symbol, unknown> | null
+    if (decoded === null || typeof decoded !== 'object' || typeof decoded.handle !== 'function') {
+      throw new JobFailedError(`Job "${envelope.data.event}" is not a job class (a class extending Job with handle()): is it exported from app/jobs?`)
+    }
+    const failed = decoded.failed
+    const place = { connection: this.context.connection, queue }
+    return {
+      handler: (job) => runtime.run(job as object, state, envelope, place),
+      failedHook: typeof failed === 'function' ? (_job, error) => (failed as (error: unknown) => unknown).call(decoded, error) : null,
+      instance: decoded,
     }
   }
 }

@@ -19,6 +19,7 @@ import type { FailedJob, FailedJobStore } from './failed-job-store.ts'
 import { JobHooks } from './job-hooks.ts'
 import { JobRunner, type JobDefaults, type JobRunnerContext, type QueuedEventJob } from './job-runner.ts'
 import { resolveEventQueueOptions, resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
+import type { QueuedJobRuntime } from './job-runtime.ts'
 import type { EventClassRegistry } from '../foundation/serializer.ts'
 
 const driverModules: Record<QueueConnectionConfig['driver'], () => Promise<DriverModule>> = {
@@ -36,6 +37,16 @@ export interface PushedJob {
   /** The listener class (job 'listener') or the event class (jobs 'event' and 'broadcast'). */
   readonly target: unknown
   readonly event: unknown
+}
+
+/** Where a job class's job goes, as its pending dispatch set it (over the job's own options). */
+export interface JobPushOptions {
+  readonly connection?: string
+  readonly queue?: string
+  /** Seconds from now, or a Date to run at. */
+  readonly delay?: number | Date
+  /** True: held until the transaction commits; false: pushed at once even inside one. */
+  readonly afterCommit?: boolean
 }
 
 /** Installed by `Queue.fake()`: takes pushes instead of the drivers. */
@@ -76,11 +87,14 @@ export class QueueManager implements QueuedListenerGateway {
    */
   private readonly eventJobs = new WeakMap<object, QueuedEventJob>()
   private eventJobsRunning = 0
+  /** Job classes and the application's value classes, by name: what job payloads are rebuilt as. */
+  private readonly classes = new Map<string, Function>()
+  private jobs: QueuedJobRuntime | null = null
 
   constructor(private readonly deps: QueueManagerDependencies) {
     this.jobHooks = new JobHooks(() => deps.logger)
     this.registry = {
-      classFor: (name) => deps.events.eventClass(name) ?? deps.discovery()?.events.get(name),
+      classFor: (name) => deps.events.eventClass(name) ?? deps.discovery()?.events.get(name) ?? this.classes.get(name),
       nameOf: (instance) => {
         const ctor = (instance as { constructor?: Function }).constructor
         if (typeof ctor !== 'function') return undefined
@@ -88,6 +102,43 @@ export class QueueManager implements QueuedListenerGateway {
         return this.registry.classFor(name) === ctor ? name : undefined
       },
     }
+  }
+
+  /**
+   * Makes `ctor` known to job payloads under `name`: a job class (the jobs layer registers them),
+   * or a class whose instances travel inside a job's arguments. A name taken by another class
+   * is an error.
+   */
+  registerClass(name: string, ctor: Function): void {
+    const known = this.classes.get(name)
+    if (known !== undefined && known !== ctor) throw new UserError(`Two classes are registered for job payloads as "${name}": rename one, or give it a static jobName.`)
+    this.classes.set(name, ctor)
+  }
+
+  /** @internal The jobs layer installs how job classes run (null removes it). */
+  useJobs(runtime: QueuedJobRuntime | null): void {
+    this.jobs = runtime
+  }
+
+  /**
+   * Queues a job class's instance (job 'job'): its options (`connection`, `queue`, `delay`,
+   * `tries`, `backoff`, `timeout`, `maxExceptions`, `retryUntil`, `failOnTimeout`, `afterCommit`),
+   * under what its pending dispatch set. The job travels through the serializer as itself.
+   */
+  async pushJob(job: object, name: string, where: JobPushOptions = {}, extra?: Pick<JobEnvelope, 'bus'>): Promise<string> {
+    this.registerClass(name, job.constructor)
+    const options = resolveEventQueueOptions(job)
+    const base = this.envelope(options, job, { displayName: name, job: 'job', data: { event: name, payload: job } })
+    const envelope: JobEnvelope = extra?.bus === undefined ? base : { ...base, bus: extra.bus }
+    const placed: ResolvedQueueOptions = {
+      ...options,
+      ...(where.connection !== undefined && { connection: () => where.connection }),
+      ...(where.queue !== undefined && { queue: () => where.queue }),
+      ...(where.delay !== undefined && { delay: () => (where.delay instanceof Date ? Math.max(0, (where.delay.getTime() - Date.now()) / 1000) : Math.max(0, where.delay as number)) }),
+    }
+    const afterCommitToo = where.afterCommit ?? (options.afterCommit(job) || isShouldDispatchAfterCommit(job))
+    const id = await this.pushEnvelope(envelope, placed, job, job.constructor, afterCommitToo)
+    return typeof id === 'string' ? id : envelope.uuid
   }
 
   /** The application's logger, for drivers. */
@@ -162,6 +213,7 @@ export class QueueManager implements QueuedListenerGateway {
         logger: this.deps.logger,
         ...(this.jobInstrument !== null && { instrumentJob: this.jobInstrument }),
         ...(this.deps.redactor !== undefined && { redactor: this.deps.redactor() }),
+        jobs: () => this.jobs,
       },
       defaults,
     )

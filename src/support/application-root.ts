@@ -4,6 +4,8 @@ import { EventServiceProvider } from '../events/event-service-provider.ts'
 import { EventHandlersServiceProvider } from '../events/handlers/event-handlers-service-provider.ts'
 import { DatabaseServiceProvider } from '../database/database-service-provider.ts'
 import { QueueServiceProvider } from '../queue/queue-service-provider.ts'
+import { JobsServiceProvider } from '../jobs/jobs-service-provider.ts'
+import { setJobDispatchTarget } from '../jobs/job.ts'
 import { BroadcastServiceProvider } from '../broadcasting/broadcast-service-provider.ts'
 import { EventBusServiceProvider } from '../event-bus/event-bus-service-provider.ts'
 import { ObservabilityServiceProvider } from '../observability/observability-service-provider.ts'
@@ -17,6 +19,7 @@ export const frameworkProviders: ServiceProviderClass[] = [
   EventServiceProvider,
   DatabaseServiceProvider,
   QueueServiceProvider,
+  JobsServiceProvider,
   BroadcastServiceProvider,
   EventBusServiceProvider,
   ObservabilityServiceProvider,
@@ -58,4 +61,5 @@ export async function bootApplication(options: ApplicationOptions = {}): Promise
 }
 
 setStaticDispatchTarget(() => facadeRoot().make('events'))
+setJobDispatchTarget(() => facadeRoot().make('bus'))
 setAggregateStoreLocator(() => facadeRoot().make('events.store'))

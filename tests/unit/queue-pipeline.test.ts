@@ -83,7 +83,7 @@ describe('the payload serializer', () => {
 
   it('refuses an event class it does not know, naming it', () => {
     expect(() => decodeValue({ $t: 'Event', name: 'Ghost', v: {} }, registry)).toThrow(
-      new PayloadDecodeError('Event class "Ghost" is not registered: is it exported from app/events?'),
+      new PayloadDecodeError('Class "Ghost" is not registered: is it exported from app/events or app/jobs?'),
     )
   })
 })

@@ -101,7 +101,7 @@ describe('decoding refuses what it cannot rebuild, naming the field', () => {
     )
     expect(decodeError({ a: { $t: 7 } }).path).toBe('payload.a')
     expect(decodeError({ order: { $t: 'Event', name: 'Ghost', v: {} } }).message).toBe(
-      'payload.order: Event class "Ghost" is not registered: is it exported from app/events?',
+      'payload.order: Class "Ghost" is not registered: is it exported from app/events or app/jobs?',
     )
     expect(decodeError({ $t: 'Event', name: 'OrderPlaced', v: [] }).message).toBe('[] is not the fields of event "OrderPlaced" (an object)')
     expect(decodeError({ $t: 'Event', v: {} }).message).toBe('a missing value is not an event class name')
@@ -151,7 +151,7 @@ describe('the envelope fields are checked', () => {
 
   it.each([
     [{ uuid: '' }, 'envelope.uuid: "" is not a job id (a non-empty string)'],
-    [{ job: 'cron' }, 'envelope.job: "cron" is not a job kind ("listener", "event" or "broadcast")'],
+    [{ job: 'cron' }, 'envelope.job: "cron" is not a job kind ("listener", "event", "broadcast" or "job")'],
     [{ data: [] }, 'envelope.data: [] is not an object (listener, event, payload)'],
     [{ data: { listener: 'SendReceipt', payload: {} } }, 'envelope.data.event: a missing value is not an event name (a string)'],
     [{ data: { event: 'OrderPlaced', payload: {} } }, 'envelope.data.listener: a missing value is not a listener name (a string)'],

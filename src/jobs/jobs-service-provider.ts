@@ -1,0 +1,58 @@
+import { pathToFileURL } from 'node:url'
+import { sourceFiles } from '../events/discovery.ts'
+import { ServiceProvider } from '../foundation/service-provider.ts'
+import { UserError } from '../foundation/errors.ts'
+import { errorMessage } from '../foundation/error-message.ts'
+import { JobDispatcher } from './job-dispatcher.ts'
+import { isJobClass, jobNameOf } from './job.ts'
+
+declare module '../foundation/container.ts' {
+  interface ContainerBindings {
+    /** The application's jobs: `Bus`, `SomeJob.dispatch(...)`. */
+    bus: JobDispatcher
+    /** The job classes found in app/jobs at boot, by name, with their files. */
+    'jobs.discovered': ReadonlyArray<{ readonly name: string; readonly file: string; readonly job: Function }>
+  }
+}
+
+/** Where job classes live, under the project root. */
+export const JOBS_PATH = 'app/jobs'
+
+/**
+ * Binds the jobs dispatcher and installs it as the way workers run job classes. With discovery
+ * on (EVENTS_DISCOVERY), the job classes exported from app/jobs are registered at boot, so a
+ * worker can rebuild every job it is handed; a job class dispatched from elsewhere registers
+ * itself when dispatched.
+ */
+export class JobsServiceProvider extends ServiceProvider {
+  override register(): void {
+    this.app.singleton('bus', () => new JobDispatcher({ queue: () => this.app.make('queue'), logger: this.app.logger }))
+  }
+
+  override async boot(): Promise<void> {
+    const bus = this.app.make('bus')
+    this.app.make('queue').useJobs(bus)
+    const found: Array<{ name: string; file: string; job: Function }> = []
+    if (this.app.config.get('events').discovery) {
+      for (const path of sourceFiles(this.app.path(JOBS_PATH))) {
+        const file = path.slice(this.app.basePath.length + 1).split('\\').join('/')
+        let exports: Record<string, unknown>
+        try {
+          exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>
+        } catch (error) {
+          throw new UserError(`${file} could not be loaded: ${errorMessage(error)}`)
+        }
+        for (const value of Object.values(exports)) {
+          if (typeof value !== 'function' || !isJobClass(value) || found.some((entry) => entry.job === value)) continue
+          bus.serializable(value)
+          found.push({ name: jobNameOf(value), file, job: value })
+        }
+      }
+    }
+    this.app.instance('jobs.discovered', found)
+  }
+
+  override shutdown(): void {
+    if (this.app.resolved('queue')) this.app.make('queue').useJobs(null)
+  }
+}
