@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest'
-import { restoreAllBroadcastFakes, restoreAllEventBusFakes, restoreAllFakes, restoreAllQueueFakes } from 'herald'
+import { restoreAllBroadcastFakes, restoreAllBusFakes, restoreAllEventBusFakes, restoreAllFakes, restoreAllQueueFakes } from 'herald'
 
 // A fake never outlives its test, even one that forgot restore().
 afterEach(() => {
@@ -7,4 +7,5 @@ afterEach(() => {
   restoreAllQueueFakes()
   restoreAllBroadcastFakes()
   restoreAllEventBusFakes()
+  restoreAllBusFakes()
 })

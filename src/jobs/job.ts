@@ -1,5 +1,6 @@
 import { JOB_CONTEXT, type InteractsWithQueue, type JobContext } from '../events/contracts.ts'
 import type { JobEnvelope } from '../queue/envelope.ts'
+import type { Batch } from './batch.ts'
 import { PendingDispatch, type JobDispatchTarget } from './pending-dispatch.ts'
 
 /**
@@ -7,6 +8,9 @@ import { PendingDispatch, type JobDispatchTarget } from './pending-dispatch.ts'
  * chain, its batch), beside the queue's JOB_CONTEXT.
  */
 export const JOB_ENVELOPE = Symbol.for('herald.jobEnvelope')
+
+/** @internal Where the batches extension puts the batch of the job an instance is running. */
+export const JOB_BATCH = Symbol.for('herald.jobBatch')
 
 /**
  * A job's options, each a property (or a method of no arguments) of the job, as for queued
@@ -101,6 +105,22 @@ export abstract class Job implements InteractsWithQueue {
   /** Aborts on the job's timeout and on the worker's shutdown. */
   get signal(): AbortSignal {
     return runningJob(this, 'signal').signal
+  }
+
+  /**
+   * The batch this job belongs to (or whose then/catch/finally job it is), as it was when the
+   * job started; null outside a batch. `add([...jobs])` adds jobs to it, `cancel()` cancels it,
+   * `await batch.fresh()` reads it again.
+   *
+   * ```ts
+   * async handle() {
+   *   if (this.batch()?.cancelled) return     // done for you: a cancelled batch's jobs skip handle()
+   *   await this.batch()?.add([new ImportRows(this.to + 1, this.to + 100)])
+   * }
+   * ```
+   */
+  batch(): Batch | null {
+    return ((this as unknown as Record<symbol, Batch | null | undefined>)[JOB_BATCH] ?? null) as Batch | null
   }
 
   /** @internal The envelope this instance runs in; null outside a worker's run. */

@@ -5,11 +5,14 @@ import { UserError } from '../foundation/errors.ts'
 import { errorMessage } from '../foundation/error-message.ts'
 import { JobDispatcher } from './job-dispatcher.ts'
 import { isJobClass, jobNameOf } from './job.ts'
+import { JobWorkflows } from './job-workflows.ts'
 
 declare module '../foundation/container.ts' {
   interface ContainerBindings {
     /** The application's jobs: `Bus`, `SomeJob.dispatch(...)`. */
     bus: JobDispatcher
+    /** Chains, batches and Bus.fake(), installed on `bus` as its extensions. */
+    'bus.workflows': JobWorkflows
     /** The job classes found in app/jobs at boot, by name, with their files. */
     'jobs.discovered': ReadonlyArray<{ readonly name: string; readonly file: string; readonly job: Function }>
   }
@@ -25,12 +28,26 @@ export const JOBS_PATH = 'app/jobs'
  * itself when dispatched.
  */
 export class JobsServiceProvider extends ServiceProvider {
+  private removeWorkflows: (() => void) | null = null
+
   override register(): void {
     this.app.singleton('bus', () => new JobDispatcher({ queue: () => this.app.make('queue'), logger: this.app.logger }))
+    this.app.singleton(
+      'bus.workflows',
+      () =>
+        new JobWorkflows({
+          queue: () => this.app.make('queue'),
+          dispatcher: () => this.app.make('bus'),
+          database: () => this.app.make('db'),
+          logger: this.app.logger,
+          batchDatabase: this.app.config.get('queue').failed.database ?? null,
+        }),
+    )
   }
 
   override async boot(): Promise<void> {
     const bus = this.app.make('bus')
+    this.removeWorkflows = this.app.make('bus.workflows').install(bus)
     this.app.make('queue').useJobs(bus)
     const found: Array<{ name: string; file: string; job: Function }> = []
     if (this.app.config.get('events').discovery) {
@@ -53,6 +70,8 @@ export class JobsServiceProvider extends ServiceProvider {
   }
 
   override shutdown(): void {
+    this.removeWorkflows?.()
+    this.removeWorkflows = null
     if (this.app.resolved('queue')) this.app.make('queue').useJobs(null)
   }
 }

@@ -1,0 +1,67 @@
+import type { DatabaseManager } from '../database/database-manager.ts'
+import type { Logger } from '../foundation/logger.ts'
+import type { QueueManager } from '../queue/queue-manager.ts'
+import { Batch, BatchExtension, PendingBatch, type BatchTarget } from './batch.ts'
+import { BatchRepository } from './batch-repository.ts'
+import { BusFake, BusFakeSlot, type BusInterceptor } from './bus-fake.ts'
+import { ChainExtension, PendingChain, type ChainTarget } from './chain.ts'
+import type { JobDispatcher } from './job-dispatcher.ts'
+import type { Job } from './job.ts'
+
+export interface JobWorkflowsDependencies {
+  readonly queue: () => QueueManager
+  readonly dispatcher: () => JobDispatcher
+  readonly database: () => DatabaseManager
+  readonly logger: Logger
+  /** The database connection of the `job_batches` table (the failed jobs' one); unset: the default. */
+  readonly batchDatabase?: string | null
+}
+
+/**
+ * Chains, batches and Bus.fake(), as the `Bus` facade reaches them (the `bus.workflows`
+ * binding): each is a JobExtension installed on the dispatcher by the JobsServiceProvider.
+ */
+export class JobWorkflows implements ChainTarget, BatchTarget {
+  readonly fakes = new BusFakeSlot()
+  readonly chains: ChainExtension
+  readonly batches: BatchExtension
+  private repositoryInstance: BatchRepository | null = null
+
+  constructor(private readonly deps: JobWorkflowsDependencies) {
+    const context = { queue: deps.queue, dispatcher: deps.dispatcher, logger: deps.logger }
+    this.chains = new ChainExtension(context)
+    this.batches = new BatchExtension(context, () => this.repository)
+  }
+
+  /** The job_batches table. */
+  get repository(): BatchRepository {
+    return (this.repositoryInstance ??= new BatchRepository(this.deps.database(), 'job_batches', this.deps.batchDatabase ?? undefined))
+  }
+
+  /** Installs the extensions on the dispatcher: the fake first, so a faked job reaches no other. */
+  install(dispatcher: JobDispatcher): () => void {
+    const removers = [dispatcher.extend(this.fakes), dispatcher.extend(this.chains), dispatcher.extend(this.batches)]
+    return () => removers.forEach((remove) => remove())
+  }
+
+  fake(): BusInterceptor | null {
+    return this.fakes.currentInterceptor
+  }
+
+  chain(jobs: readonly Job[]): PendingChain {
+    return new PendingChain(jobs, () => this)
+  }
+
+  batch(jobs: readonly Job[]): PendingBatch {
+    return new PendingBatch(jobs, () => this)
+  }
+
+  findBatch(id: string): Promise<Batch | null> {
+    return this.batches.find(id)
+  }
+
+  /** Installs a new Bus fake. */
+  startFake(): BusFake {
+    return new BusFake(this.fakes)
+  }
+}
