@@ -60,6 +60,30 @@ export class JobWorkflows implements ChainTarget, BatchTarget {
     return this.batches.find(id)
   }
 
+  /**
+   * Pushes the batch's failed jobs back from failed_jobs (`queue:retry-batch`); resolves to
+   * how many were pushed, or null when there is no such batch.
+   */
+  async retryBatch(id: string): Promise<number | null> {
+    const batch = await this.findBatch(id)
+    if (batch === null) return null
+    const queue = this.deps.queue()
+    const store = await queue.failedJobs()
+    let pushed = 0
+    for (const uuid of batch.failedJobIds) {
+      const failed = await store.find(uuid)
+      if (failed === null) continue
+      await queue.retryFailedJob(failed)
+      pushed++
+    }
+    return pushed
+  }
+
+  /** Deletes the batches that finished more than `hours` ago (`queue:prune-batches`); resolves to how many. */
+  pruneBatches(hours: number): Promise<number> {
+    return this.repository.prune(new Date(Date.now() - hours * 3_600_000))
+  }
+
   /** Installs a new Bus fake. */
   startFake(): BusFake {
     return new BusFake(this.fakes)
