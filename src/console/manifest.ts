@@ -206,6 +206,20 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/queue-retry.ts'),
   },
   {
+    name: 'queue:retry-batch',
+    description: "Push a job batch's failed jobs back onto their queues",
+    arguments: [{ name: 'id', description: 'The batch id (Bus.batch(...).dispatch() resolves to it)', required: true }],
+    boots: true,
+    load: () => import('./commands/queue-retry-batch.ts'),
+  },
+  {
+    name: 'queue:prune-batches',
+    description: 'Delete finished job batches',
+    options: [{ flags: '--hours <n>', description: 'Those that finished more than this many hours ago (default 24)' }],
+    boots: true,
+    load: () => import('./commands/queue-prune-batches.ts'),
+  },
+  {
     name: 'queue:forget',
     description: 'Delete a failed job',
     arguments: [{ name: 'id', description: 'The id of the failed job', required: true }],
