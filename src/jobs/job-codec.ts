@@ -1,6 +1,6 @@
 import { errorMessage } from '../foundation/error-message.ts'
 import type { Logger } from '../foundation/logger.ts'
-import { decodeValue, encodeValue } from '../foundation/serializer.ts'
+import { decodeValue, encodeValue, type EventClassRegistry } from '../foundation/serializer.ts'
 import type { JobPushOptions, QueueManager } from '../queue/queue-manager.ts'
 import type { JobDispatcher } from './job-dispatcher.ts'
 import { isJob, jobNameOf, type Job } from './job.ts'
@@ -36,8 +36,15 @@ export interface WorkflowContext {
 /** A job as it travels in another job's envelope (`bus` fields): encoded by the queue's serializer. */
 export function encodeJob(context: WorkflowContext, job: Job): unknown {
   const queue = context.queue()
-  queue.registerClass(jobNameOf(job.constructor), job.constructor)
-  return encodeValue(job, queue.registry)
+  const name = jobNameOf(job.constructor)
+  queue.registerClass(name, job.constructor)
+  // The registry names instances by class name (or `static eventName`); a job's own name may be
+  // its `static jobName`, under which it was just registered.
+  const registry: EventClassRegistry = {
+    classFor: (wanted) => queue.registry.classFor(wanted),
+    nameOf: (instance) => (instance === job ? name : queue.registry.nameOf(instance)),
+  }
+  return encodeValue(job, registry)
 }
 
 /** A job carried in `bus` fields, rebuilt; anything else there is an error naming the field. */
