@@ -93,16 +93,18 @@ export class BatchRepository {
 
   /** Adds `count` jobs to the batch's total and pending counts (`batch.add([...])`). */
   async addJobs(id: string, count: number): Promise<BatchRecord> {
-    return this.locked(id, async (trx, row) => {
+    const added = await this.locked(id, async (trx, row) => {
       await trx(this.table)
         .where('id', id)
         .update({ total_jobs: trx.raw('total_jobs + ?', [count]), pending_jobs: trx.raw('pending_jobs + ?', [count]), finished_at: null })
       return toRecord({ ...row, total_jobs: Number(row.total_jobs) + count, pending_jobs: Number(row.pending_jobs) + count, finished_at: null })
     })
+    if (added === null) throw new Error(`No job batch with id ${id} in "${this.table}": was it pruned?`)
+    return added
   }
 
-  /** A job of the batch succeeded: one fewer pending, and it is no longer a failed one (a retry). */
-  async recordSuccess(id: string, jobId: string): Promise<BatchCount> {
+  /** A job of the batch succeeded: one fewer pending, and it is no longer a failed one (a retry); null when the batch is gone (pruned). */
+  async recordSuccess(id: string, jobId: string): Promise<BatchCount | null> {
     return this.locked(id, async (trx, row) => {
       const failedIds = parseIds(row.failed_job_ids).filter((failed) => failed !== jobId)
       const pending = Number(row.pending_jobs) - 1
@@ -117,8 +119,8 @@ export class BatchRepository {
     })
   }
 
-  /** A job of the batch failed for good (once per job: a retried job failing again is not counted twice). */
-  async recordFailure(id: string, jobId: string): Promise<BatchCount> {
+  /** A job of the batch failed for good (once per job: a retried job failing again is not counted twice); null when the batch is gone. */
+  async recordFailure(id: string, jobId: string): Promise<BatchCount | null> {
     return this.locked(id, async (trx, row) => {
       const failedIds = parseIds(row.failed_job_ids)
       if (failedIds.includes(jobId)) return { batch: toRecord(row), allSucceeded: false, allRan: false, firstFailure: false }
@@ -150,11 +152,11 @@ export class BatchRepository {
    * nothing (FOR UPDATE is ignored by SQLite, whose deferred transactions would otherwise read
    * before they lock), then reads it.
    */
-  private async locked<T>(id: string, work: (trx: Knex.Transaction, row: BatchRow) => Promise<T>): Promise<T> {
+  private async locked<T>(id: string, work: (trx: Knex.Transaction, row: BatchRow) => Promise<T>): Promise<T | null> {
     return this.query((knex) =>
       knex.transaction(async (trx) => {
         const touched = await trx(this.table).where('id', id).update({ pending_jobs: trx.raw('pending_jobs') })
-        if (touched === 0) throw new Error(`No job batch with id ${id} in "${this.table}": was it pruned while its jobs ran?`)
+        if (touched === 0) return null
         const row = await trx(this.table).where('id', id).first<BatchRow | undefined>()
         return work(trx, row!)
       }),

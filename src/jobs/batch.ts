@@ -199,6 +199,7 @@ export class BatchExtension implements JobExtension, BatchOperations {
     const id = batchIdOf(envelope, 'batch')
     if (id === null) return
     const count = await this.repository().recordSuccess(id, envelope.uuid)
+    if (count === null) return this.gone(id, envelope)
     await this.afterCount(count, null)
   }
 
@@ -206,9 +207,15 @@ export class BatchExtension implements JobExtension, BatchOperations {
     const id = batchIdOf(envelope, 'batch')
     if (id === null) return
     const count = await this.repository().recordFailure(id, envelope.uuid)
+    if (count === null) return this.gone(id, envelope)
     const options = count.batch.options as BatchOptions
     if (count.firstFailure && options.allowFailures !== true) await this.repository().cancel(id)
     await this.afterCount(count, failureOf(job === null ? envelope.displayName : jobNameOf(job.constructor), envelope.uuid, error))
+  }
+
+  /** A job of a batch that is no longer in job_batches (pruned, or deleted by hand): nothing to count. */
+  private gone(id: string, envelope: JobEnvelope): void {
+    this.context.logger.warn(`${envelope.displayName} belongs to batch ${id}, which is not in job_batches any more (pruned?): not counted.`)
   }
 
   private async afterCount(count: BatchCount, failure: ReturnType<typeof failureOf> | null): Promise<void> {

@@ -135,3 +135,17 @@ describe('Queue.fake(): assertChained and assertBatched', () => {
     expect(ran).toEqual([])
   })
 })
+
+describe('a batch job whose batch was pruned', () => {
+  it('still runs, and is not counted (a warning, no retry)', async () => {
+    const queue = Queue.fake()
+    const batch = await Bus.batch([new ImportCsv(5)]).dispatch()
+    const [pushed] = queue.pushed
+    queue.restore()
+    await (await app.make('db').connection())('job_batches').where('id', batch.id).delete()
+    const outcome = await app.make('queue').runner('sync').process({ id: 'x', queue: 'default', payload: JSON.stringify(pushed!.envelope), attempts: 1 })
+    expect(outcome).toEqual({ kind: 'done' })
+    expect(ran).toEqual(['import 5'])
+    ran.length = 0
+  })
+})
