@@ -30,10 +30,18 @@ describe.each(workflowCases.map((driver) => [driver.name, driver] as const))('ch
   }
 
   it('runs each job after the one before it succeeded, in order, on the chain queue', async () => {
-    const id = await Bus.chain([new Step('a', 30), new Step('b'), new Step('c', 10), new Step('d')]).onQueue('chains').dispatch()
-    expect(typeof id).toBe('string')
-    await vi.waitFor(async () => expect(await logged(booted.knex)).toEqual(['a', 'b', 'c', 'd']), { timeout: 15_000, interval: 50 })
-    expect(await failedRows()).toEqual([])
+    // Workers report the queue each job came from (the sync connection runs jobs in the dispatch, without a worker).
+    const queues: string[] = []
+    const remove = booted.app.make('queue').jobHooks.add('before', (job) => void queues.push(`${job.name}@${job.queue}`))
+    try {
+      const id = await Bus.chain([new Step('a', 30), new Step('b'), new Step('c', 10), new Step('d')]).onQueue('chains').dispatch()
+      expect(typeof id).toBe('string')
+      await vi.waitFor(async () => expect(await logged(booted.knex)).toEqual(['a', 'b', 'c', 'd']), { timeout: 15_000, interval: 50 })
+      expect(await failedRows()).toEqual([])
+      expect(queues).toEqual(driver.queue === 'sync' ? [] : ['Step@chains', 'Step@chains', 'Step@chains', 'Step@chains'])
+    } finally {
+      remove()
+    }
   })
 
   it('stops at a failure, runs the catch job with the failure, and keeps the rest of the chain in failed_jobs; retrying continues it', async () => {
