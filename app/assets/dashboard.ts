@@ -128,6 +128,7 @@ echo
     renderJob(job)
     if (job.status === 'FAIL') void refreshFailedJobs()
     if (job.name === 'NotifyWarehouse') void refreshFromServer('orders-body')
+    refreshBatchesSoon()
   })
 
 // Orders, as OrderPlaced is broadcast on `orders`.
@@ -180,6 +181,27 @@ failedList.addEventListener('submit', (submitted) => {
   button.disabled = true
   button.textContent = 'Retrying…'
   void post(form.action, {}).then(() => refreshFailedJobs())
+})
+
+// Batches: their progress bars are read again after jobs finish (at most every 250 ms).
+let batchesRefresh: ReturnType<typeof setTimeout> | null = null
+function refreshBatchesSoon(): void {
+  if (batchesRefresh !== null || document.querySelector('#batches-list [data-state="running"]') === null) return
+  batchesRefresh = setTimeout(() => {
+    batchesRefresh = null
+    void refreshFromServer('batches-list')
+  }, 250)
+}
+const batchForm = document.getElementById('start-batch-form') as HTMLFormElement
+batchForm.addEventListener('submit', (submitted) => {
+  submitted.preventDefault()
+  const button = batchForm.querySelector('button')!
+  button.disabled = true
+  void post('/batches', {})
+    .then(() => refreshFromServer('batches-list'))
+    .finally(() => {
+      button.disabled = false
+    })
 })
 
 // The order form: JSON with the CSRF token; field errors shown in place.

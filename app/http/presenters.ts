@@ -1,4 +1,4 @@
-import { jobDisplayName, type FailedJob } from 'herald'
+import { jobDisplayName, type Batch, type FailedJob } from 'herald'
 import { products } from '../services/inventory.ts'
 import type { OrderRow } from '../services/orders.ts'
 
@@ -25,5 +25,19 @@ export function presentFailedJob(job: FailedJob) {
     queue: job.queue,
     error: job.exception.split('\n')[0] ?? '',
     failedAt: job.failedAt.toISOString(),
+  }
+}
+
+/** A job batch as the dashboard shows it: its progress bar and counts. */
+export function presentBatch(batch: Batch) {
+  return {
+    id: batch.id,
+    name: batch.name === '' ? '(unnamed)' : batch.name,
+    totalJobs: batch.totalJobs,
+    processedJobs: batch.processedJobs,
+    failedJobs: batch.failedJobs,
+    progress: batch.progress,
+    state: batch.cancelled ? 'cancelled' : batch.finished ? (batch.failedJobs > 0 ? 'finished with failures' : 'finished') : 'running',
+    createdAt: batch.createdAt.toISOString(),
   }
 }

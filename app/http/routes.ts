@@ -1,4 +1,5 @@
 import { defineRoutes } from 'herald'
+import { listBatches, startBatch } from './controllers/batches-controller.ts'
 import { listFailedJobs, retryFailedJob, showDashboard } from './controllers/dashboard-controller.ts'
 import { storeOrder, storeOrderFromApi } from './controllers/orders-controller.ts'
 
@@ -7,6 +8,8 @@ export default defineRoutes(({ web, api }) => {
   web.post('/orders', storeOrder)
   web.get('/failed-jobs', listFailedJobs)
   web.post('/failed-jobs/:id/retry', retryFailedJob)
+  web.get('/batches', listBatches)
+  web.post('/batches', startBatch)
 
   api.post('/orders', storeOrderFromApi)
 })

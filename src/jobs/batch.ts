@@ -160,6 +160,11 @@ export class BatchExtension implements JobExtension, BatchOperations {
     return batch
   }
 
+  /** @internal A record of the table as a Batch. */
+  wrap(record: BatchRecord): Batch {
+    return new Batch(record, this)
+  }
+
   async find(id: string): Promise<Batch | null> {
     const record = await this.repository().find(id)
     return record === null ? null : new Batch(record, this)

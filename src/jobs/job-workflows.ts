@@ -60,6 +60,12 @@ export class JobWorkflows implements ChainTarget, BatchTarget {
     return this.batches.find(id)
   }
 
+  /** The most recent batches, newest first. */
+  async listBatches(limit: number): Promise<Batch[]> {
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new RangeError(`Bus.batches(limit): limit must be a whole number from 1 to 1000, got ${limit}.`)
+    return (await this.repository.list(limit)).map((record) => this.batches.wrap(record))
+  }
+
   /**
    * Pushes the batch's failed jobs back from failed_jobs (`queue:retry-batch`); resolves to
    * how many were pushed, or null when there is no such batch.

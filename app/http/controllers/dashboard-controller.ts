@@ -1,10 +1,11 @@
 import type { Request, Response } from 'express'
-import { Event, Queue, type FieldErrors } from 'herald'
+import { Bus, Event, Queue, type FieldErrors } from 'herald'
 import { DEMO_USER } from '../../channels.ts'
 import { products } from '../../services/inventory.ts'
 import { broadcastToken } from '../../services/operator.ts'
 import { recentOrders } from '../../services/orders.ts'
-import { presentFailedJob, presentOrder } from '../presenters.ts'
+import { presentBatch, presentFailedJob, presentOrder } from '../presenters.ts'
+import { LISTED_BATCHES } from './batches-controller.ts'
 
 export interface FormState {
   readonly errors?: FieldErrors
@@ -24,6 +25,7 @@ async function dashboardData(form: FormState) {
     products: products.map((product) => ({ ...product, price: (product.priceCents / 100).toFixed(2), selected: old.sku === product.sku })),
     orders: (await recentOrders(10)).map(presentOrder),
     failedJobs: (await Queue.failedJobs()).map(presentFailedJob),
+    batches: (await Bus.batches(LISTED_BATCHES)).map(presentBatch),
     events: [...listing.events, ...listing.wildcards.map((entry) => ({ ...entry, wildcard: true }))],
     errors: form.errors ?? {},
     old,

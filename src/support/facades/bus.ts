@@ -112,6 +112,17 @@ export const Bus = {
   },
 
   /**
+   * The most recent batches, newest first (at most `limit`), as the `job_batches` table has them.
+   *
+   * ```ts
+   * for (const batch of await Bus.batches(10)) console.log(batch.name, `${batch.progress}%`)
+   * ```
+   */
+  batches(limit = 50): Promise<Batch[]> {
+    return workflows().listBatches(limit)
+  },
+
+  /**
    * Records jobs, chains and batches instead of queueing them; `restore()` (or `using`) puts
    * the queue back. `dispatchSync` still runs the job.
    *
