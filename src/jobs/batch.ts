@@ -289,6 +289,10 @@ export class PendingBatch {
 
   /** A job pushed once every job of the batch has succeeded. */
   then(job: Job): this {
+    // `await Bus.batch([...])` without dispatch() calls then(resolve, reject): say what is missing.
+    if (typeof job === 'function' && typeof (arguments as IArguments)[1] === 'function') {
+      throw new TypeError('A pending batch is not a promise: dispatch it (await Bus.batch([...]).dispatch()).')
+    }
     ;(this.description.then as Job[]).push(callbackJob(job, 'Bus.batch(...).then'))
     return this
   }

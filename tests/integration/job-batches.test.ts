@@ -106,6 +106,10 @@ describe.each(workflowCases.map((driver) => [driver.name, driver] as const))('ba
     )
     expect(() => Bus.batch([new Step('a')]).finally((() => undefined) as never)).toThrow('Bus.batch(...).finally() takes a job')
     expect(await Bus.findBatch('no-such-batch')).toBeNull()
+    // Awaited without dispatch(): the await says what is missing, and nothing is dispatched.
+    await expect((async () => await (Bus.batch([new Step('a')]) as unknown as Promise<unknown>))()).rejects.toThrow(
+      'A pending batch is not a promise: dispatch it (await Bus.batch([...]).dispatch()).',
+    )
   })
 
   it('an empty batch is finished at once and pushes then and finally', async () => {
