@@ -3,6 +3,7 @@ import type { JobEnvelope } from '../queue/envelope.ts'
 import type { JobPushOptions } from '../queue/queue-manager.ts'
 import type { BatchCount, BatchRecord, BatchRepository } from './batch-repository.ts'
 import type { BusInterceptor } from './bus-fake.ts'
+import type { ChainExtension, ChainFields } from './chain.ts'
 import type { JobExtension } from './job-dispatcher.ts'
 import { callbackJob, decodeJob, encodeJob, failureOf, jobList, placement, pushFollowing, type WorkflowContext } from './job-codec.ts'
 import { JOB_BATCH, jobNameOf, type Job } from './job.ts'
@@ -101,6 +102,8 @@ interface BatchOptions {
   then?: unknown[]
   catch?: unknown[]
   finally?: unknown[]
+  /** The rest of the chain this batch is a step of: it goes on once every job has run, unless the batch was cancelled. */
+  chain?: ChainFields
 }
 
 /** A batch as Bus.fake() records it, and as `PendingBatch` describes itself. */
@@ -138,11 +141,13 @@ export class BatchExtension implements JobExtension, BatchOperations {
   constructor(
     private readonly context: WorkflowContext,
     private readonly repository: () => BatchRepository,
+    private readonly chains: () => ChainExtension,
   ) {}
 
-  /** Stores the batch, then pushes its jobs; resolves to the batch. */
-  async dispatch(description: BatchDescription): Promise<Batch> {
+  /** Stores the batch, then pushes its jobs; resolves to the batch. `chain`: the rest of the chain it is a step of. */
+  async dispatch(description: BatchDescription, chain?: ChainFields): Promise<Batch> {
     const options: BatchOptions = {
+      ...(chain !== undefined && { chain }),
       allowFailures: description.allowFailures,
       ...placement(description.connection, description.queue),
       then: description.then.map((job) => encodeJob(this.context, job)),
@@ -152,8 +157,7 @@ export class BatchExtension implements JobExtension, BatchOperations {
     const record = await this.repository().create({ id: randomUUID(), name: description.name, totalJobs: description.jobs.length, options: { ...options } })
     const batch = new Batch(record, this)
     if (description.jobs.length === 0) {
-      await this.callbacks(record, 'then', null)
-      await this.callbacks(record, 'finally', null)
+      await this.afterCount({ batch: record, allSucceeded: true, allRan: true, firstFailure: false }, null)
       return batch
     }
     await this.pushMembers(record, description.jobs)
@@ -227,6 +231,13 @@ export class BatchExtension implements JobExtension, BatchOperations {
     if (count.allSucceeded) await this.callbacks(count.batch, 'then', null)
     if (count.firstFailure) await this.callbacks(count.batch, 'catch', failure)
     if (count.allRan) await this.callbacks(count.batch, 'finally', null)
+    const options = count.batch.options as BatchOptions
+    if (options.chain === undefined) return
+    // Decided from the counts read under the row's lock, not from cancelled_at, which the first
+    // failure sets in a statement of its own.
+    const stopped = count.batch.failedJobs > 0 && options.allowFailures !== true
+    if (count.firstFailure && stopped && failure !== null) await this.chains().caught(options.chain, failure)
+    if (count.allRan && !stopped && count.batch.cancelledAt === null) await this.chains().continue(options.chain)
   }
 
   private async pushMembers(record: BatchRecord, jobs: readonly Job[]): Promise<void> {

@@ -3,8 +3,9 @@ import { inspect, isDeepStrictEqual } from 'node:util'
 import { FakeRecorder, restoreFakes, type FakeHost } from '../foundation/fake-recorder.ts'
 import type { JobPushOptions } from '../queue/queue-manager.ts'
 import { Batch, type BatchDescription, type BatchOperations } from './batch.ts'
+import type { ChainStep } from './chain.ts'
 import type { JobExtension } from './job-dispatcher.ts'
-import { jobNameOf, type Job, type JobClass } from './job.ts'
+import { isJob, jobNameOf, type Job, type JobClass } from './job.ts'
 
 /** What Bus.fake() takes in place of the queue. */
 export interface BusInterceptor {
@@ -13,9 +14,9 @@ export interface BusInterceptor {
   recordBatch(batch: BatchDescription): Batch
 }
 
-/** A chain as Bus.fake() records it. */
+/** A chain as Bus.fake() records it: its steps are jobs, and batches (their descriptions). */
 export interface ChainDescription {
-  readonly jobs: readonly Job[]
+  readonly jobs: readonly ChainStep[]
   readonly catch: Job | null
   readonly connection: string | undefined
   readonly queue: string | undefined
@@ -58,7 +59,8 @@ export function restoreAllBusFakes(): void {
 /** A job class, or an instance to compare field by field. */
 export type JobMatcher = JobClass | Job
 
-function matchesJob(matcher: JobMatcher, job: Job): boolean {
+function matchesJob(matcher: JobMatcher, job: ChainStep): boolean {
+  if (!isJob(job)) return false
   if (typeof matcher === 'function') return job.constructor === matcher
   return job.constructor === matcher.constructor && isDeepStrictEqual({ ...job }, { ...matcher })
 }
@@ -93,7 +95,7 @@ export class BusFake extends FakeRecorder<BusRecord, BusInterceptor> implements 
         record.kind === 'dispatch'
           ? describeJob(record.job)
           : record.kind === 'chain'
-            ? `chain [${record.chain.jobs.map((job) => jobNameOf(job.constructor)).join(', ')}]`
+            ? `chain [${record.chain.jobs.map((step) => (isJob(step) ? jobNameOf(step.constructor) : `batch "${step.name}" (${step.jobs.length} jobs)`)).join(', ')}]`
             : `batch "${record.batch.name}" [${record.batch.jobs.map((job) => jobNameOf(job.constructor)).join(', ')}]`,
     })
     this.install()
@@ -128,7 +130,11 @@ export class BusFake extends FakeRecorder<BusRecord, BusInterceptor> implements 
 
   /** Every job dispatched on its own or as the first of a chain, in order. */
   get dispatched(): readonly Job[] {
-    return this.records.flatMap((record) => (record.kind === 'dispatch' ? [record.job] : record.kind === 'chain' && record.chain.jobs[0] ? [record.chain.jobs[0]] : []))
+    return this.records.flatMap((record) => {
+      if (record.kind === 'dispatch') return [record.job]
+      const first = record.kind === 'chain' ? record.chain.jobs[0] : undefined
+      return first !== undefined && isJob(first) ? [first] : []
+    })
   }
 
   /** Every chain dispatched. */

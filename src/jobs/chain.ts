@@ -1,10 +1,32 @@
 import type { JobEnvelope } from '../queue/envelope.ts'
 import type { JobPlace } from '../queue/job-runtime.ts'
 import type { JobPushOptions } from '../queue/queue-manager.ts'
+import { PendingBatch, type BatchDescription, type BatchExtension } from './batch.ts'
 import type { BusInterceptor } from './bus-fake.ts'
 import type { JobExtension } from './job-dispatcher.ts'
-import { callbackJob, decodeJob, encodeJob, failureOf, jobList, placement, pushFollowing, type WorkflowContext } from './job-codec.ts'
-import { jobNameOf, type Job } from './job.ts'
+import { callbackJob, decodeJob, encodeJob, failureOf, placement, pushFollowing, type JobFailure, type WorkflowContext } from './job-codec.ts'
+import { isJob, jobNameOf, type Job } from './job.ts'
+
+/** One step of a chain: a job, or a batch whose jobs all run before the next step. */
+export type ChainStep = Job | BatchDescription
+
+/** A batch step as it travels in `bus.chain.jobs`. */
+interface EncodedBatchStep {
+  readonly $batch: {
+    readonly jobs: unknown[]
+    readonly name: string
+    readonly allowFailures: boolean
+    readonly then: unknown[]
+    readonly catch: unknown[]
+    readonly finally: unknown[]
+    readonly connection?: string
+    readonly queue?: string
+  }
+}
+
+function isBatchStep(value: unknown): value is EncodedBatchStep {
+  return typeof value === 'object' && value !== null && '$batch' in value
+}
 
 /**
  * The rest of a chain, as it travels in the `bus.chain` field of the envelope of the job that
@@ -38,19 +60,21 @@ export class ChainExtension implements JobExtension {
   /** Jobs about to be pushed as part of a chain, with the rest of their chain. */
   private readonly pending = new WeakMap<Job, ChainFields>()
 
-  constructor(private readonly context: WorkflowContext) {}
+  constructor(
+    private readonly context: WorkflowContext,
+    private readonly batches: () => BatchExtension,
+  ) {}
 
-  /** Pushes `jobs` as a chain; resolves to the first job's id. */
-  async dispatch(jobs: readonly Job[], catchJob: Job | null, where: JobPushOptions): Promise<string> {
-    const [first, ...rest] = jobs
+  /** Pushes the chain's first step, carrying the rest; resolves to its id (a job's, or a batch's). */
+  async dispatch(steps: readonly ChainStep[], catchJob: Job | null, where: JobPushOptions): Promise<string> {
+    const [first, ...rest] = steps
     if (first === undefined) return ''
     const fields: ChainFields = {
-      jobs: rest.map((job) => encodeJob(this.context, job)),
+      jobs: rest.map((step) => this.encodeStep(step)),
       catch: catchJob === null ? null : encodeJob(this.context, catchJob),
       ...where,
     }
-    if (rest.length > 0 || catchJob !== null) this.pending.set(first, fields)
-    return this.context.dispatcher().dispatch(first, where)
+    return this.start(first, fields, false)
   }
 
   pushing(job: Job, bus: Record<string, unknown>): boolean {
@@ -62,23 +86,76 @@ export class ChainExtension implements JobExtension {
     return true
   }
 
-  /** The job succeeded: the chain's next job is pushed before it is acknowledged. */
+  /** The job succeeded: the chain's next step is pushed before it is acknowledged. */
   async succeeded(_job: Job, envelope: JobEnvelope): Promise<void> {
     const fields = chainFields(envelope)
-    if (fields === null || fields.jobs.length === 0) return
-    const next = decodeJob(this.context, fields.jobs[0], 'bus.chain.jobs[0]')
-    const rest: ChainFields = { ...fields, jobs: fields.jobs.slice(1) }
-    if (rest.jobs.length > 0 || rest.catch !== null) this.pending.set(next, rest)
-    await pushFollowing(this.context, next, placement(fields.connection, fields.queue))
+    if (fields !== null) await this.continue(fields)
   }
 
   /** The job failed for good: the chain stops here and its catch job is pushed, told the failure. */
   async failed(job: Job | null, envelope: JobEnvelope, error: unknown, _place: JobPlace): Promise<void> {
     const fields = chainFields(envelope)
-    if (fields === null || fields.catch === null || fields.catch === undefined) return
+    if (fields !== null) await this.caught(fields, failureOf(job === null ? envelope.displayName : jobNameOf(job.constructor), envelope.uuid, error))
+  }
+
+  /** @internal Runs the chain's next step (after a job, or a batch step that finished). */
+  async continue(fields: ChainFields): Promise<void> {
+    if (fields.jobs.length === 0) return
+    const next = isBatchStep(fields.jobs[0]) ? this.decodeBatch(fields.jobs[0]) : decodeJob(this.context, fields.jobs[0], 'bus.chain.jobs[0]')
+    await this.start(next, { ...fields, jobs: fields.jobs.slice(1) }, true)
+  }
+
+  /** @internal The chain failed (a job, or a batch step that was cancelled): its catch job is pushed. */
+  async caught(fields: ChainFields, failure: JobFailure): Promise<void> {
+    if (fields.catch === null || fields.catch === undefined) return
     const catchJob = decodeJob(this.context, fields.catch, 'bus.chain.catch')
-    ;(catchJob as unknown as { failure: unknown }).failure = failureOf(job === null ? envelope.displayName : jobNameOf(job.constructor), envelope.uuid, error)
+    ;(catchJob as unknown as { failure: unknown }).failure = failure
     await pushFollowing(this.context, catchJob, placement(fields.connection, fields.queue))
+  }
+
+  private async start(step: ChainStep, rest: ChainFields, following: boolean): Promise<string> {
+    const where = placement(rest.connection, rest.queue)
+    const more = rest.jobs.length > 0 || (rest.catch !== null && rest.catch !== undefined)
+    if (!isJob(step)) {
+      const batch = await this.batches().dispatch({ ...step, connection: step.connection ?? rest.connection, queue: step.queue ?? rest.queue }, more ? rest : undefined)
+      return batch.id
+    }
+    if (more) this.pending.set(step, rest)
+    if (!following) return this.context.dispatcher().dispatch(step, where)
+    await pushFollowing(this.context, step, where)
+    return ''
+  }
+
+  private encodeStep(step: ChainStep): unknown {
+    if (isJob(step)) return encodeJob(this.context, step)
+    const encode = (job: Job) => encodeJob(this.context, job)
+    const batch: EncodedBatchStep = {
+      $batch: {
+        jobs: step.jobs.map(encode),
+        name: step.name,
+        allowFailures: step.allowFailures,
+        then: step.then.map(encode),
+        catch: step.catch.map(encode),
+        finally: step.finally.map(encode),
+        ...placement(step.connection, step.queue),
+      },
+    }
+    return batch
+  }
+
+  private decodeBatch(step: EncodedBatchStep): BatchDescription {
+    const { $batch: batch } = step
+    const decode = (field: string) => (value: unknown, at: number) => decodeJob(this.context, value, `bus.chain.jobs[0].$batch.${field}[${at}]`)
+    return {
+      jobs: batch.jobs.map(decode('jobs')),
+      name: batch.name,
+      allowFailures: batch.allowFailures,
+      then: batch.then.map(decode('then')),
+      catch: batch.catch.map(decode('catch')),
+      finally: batch.finally.map(decode('finally')),
+      connection: batch.connection,
+      queue: batch.queue,
+    }
   }
 }
 
@@ -98,19 +175,21 @@ export interface ChainTarget {
  *   .catch(new NotifyImportFailed(id))       // a job, not a function: it may run on another worker
  *   .onQueue('imports')
  *   .dispatch()
+ * await Bus.chain([new Download(id), Bus.batch([new Part(1), new Part(2)]), new Merge(id)]).dispatch()
  * ```
  */
 export class PendingChain {
-  readonly jobs: readonly Job[]
+  /** The chain's steps: jobs, and batches (`Bus.batch([...])`, not dispatched) whose jobs all run before the next step. */
+  readonly jobs: readonly ChainStep[]
   private catchJob: Job | null = null
   private connection: string | undefined
   private queue: string | undefined
 
   constructor(
-    jobs: readonly Job[],
+    jobs: ReadonlyArray<Job | PendingBatch>,
     private readonly target: () => ChainTarget,
   ) {
-    this.jobs = jobList(jobs, 'Bus.chain')
+    this.jobs = chainSteps(jobs)
   }
 
   /** The job pushed when a job of the chain fails for good; it gets `failure` ({@link JobFailure}) set. */
@@ -143,4 +222,15 @@ export class PendingChain {
     if (fake !== null) return fake.recordChain({ jobs: this.jobs, catch: this.catchJob, connection: this.connection, queue: this.queue })
     return target.chains.dispatch(this.jobs, this.catchJob, placement(this.connection, this.queue))
   }
+}
+
+/** The steps of `Bus.chain([...])`, checked: jobs, and pending batches (taken as they are described now). */
+function chainSteps(items: unknown): ChainStep[] {
+  if (!Array.isArray(items)) throw new TypeError('Bus.chain() takes a list of jobs ([new A(), new B()]).')
+  return items.map((item: unknown, at) => {
+    if (isJob(item)) return item
+    if (item instanceof PendingBatch) return item.describe()
+    const hint = typeof item === 'function' ? '; a function cannot travel to another worker process' : ''
+    throw new TypeError(`Bus.chain(): item ${at} is not a job (an instance of a class extending Job) or a Bus.batch([...])${hint}.`)
+  })
 }

@@ -29,8 +29,8 @@ export class JobWorkflows implements ChainTarget, BatchTarget {
 
   constructor(private readonly deps: JobWorkflowsDependencies) {
     const context = { queue: deps.queue, dispatcher: deps.dispatcher, logger: deps.logger }
-    this.chains = new ChainExtension(context)
-    this.batches = new BatchExtension(context, () => this.repository)
+    this.chains = new ChainExtension(context, () => this.batches)
+    this.batches = new BatchExtension(context, () => this.repository, () => this.chains)
   }
 
   /** The job_batches table. */
@@ -48,7 +48,7 @@ export class JobWorkflows implements ChainTarget, BatchTarget {
     return this.fakes.currentInterceptor
   }
 
-  chain(jobs: readonly Job[]): PendingChain {
+  chain(jobs: ReadonlyArray<Job | PendingBatch>): PendingChain {
     return new PendingChain(jobs, () => this)
   }
 

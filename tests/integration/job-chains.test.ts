@@ -66,10 +66,33 @@ describe.each(workflowCases.map((driver) => [driver.name, driver] as const))('ch
     expect(await failedRows()).toEqual([])
   })
 
+  it('runs a batch as a step: every job of it before the next step; its failure stops the chain and runs the catch job', async () => {
+    await Bus.chain([new Step('a'), Bus.batch([new Step('b1'), new Step('b2'), new Step('b3')]).name('middle'), new Step('c')]).dispatch()
+    await vi.waitFor(async () => expect(await logged(booted.knex)).toHaveLength(5), { timeout: 15_000, interval: 50 })
+    const order = await logged(booted.knex)
+    expect(order[0]).toBe('a')
+    expect(order.slice(1, 4).sort()).toEqual(['b1', 'b2', 'b3'])
+    expect(order[4]).toBe('c')
+    const [batch] = await booted.knex('job_batches').where('name', 'middle').select('total_jobs', 'pending_jobs')
+    expect(batch).toMatchObject({ total_jobs: 3, pending_jobs: 0 })
+
+    await booted.knex('workflow_log').delete()
+    await booted.knex('workflow_fail').insert({ label: 'b2' })
+    await Bus.chain([Bus.batch([new Step('b1'), new Step('b2')]), new Step('c')]).catch(new Notify('caught')).dispatch()
+    await vi.waitFor(async () => expect((await logged(booted.knex)).sort()).toEqual(['b1', 'b2:failed', 'caught']), { timeout: 15_000, interval: 50 })
+    const [caught] = (await details(booted.knex, 'caught')) as Array<{ failure: { message: string } }>
+    expect(caught!.failure.message).toBe('step b2 failed')
+    // Once the batch is finished, a job queued behind it runs after anything the batch pushed: c never comes.
+    await vi.waitFor(async () => expect(await booted.knex('job_batches').whereNull('finished_at').select('id')).toEqual([]), { timeout: 15_000, interval: 50 })
+    await Bus.dispatch(new Step('end'))
+    await vi.waitFor(async () => expect(await logged(booted.knex)).toContain('end'), { timeout: 15_000, interval: 50 })
+    expect(await logged(booted.knex)).not.toContain('c')
+  })
+
   it('takes jobs only: a function as catch, or a non-job in the list, is one clear error', () => {
     expect(() => Bus.chain([new Step('a')]).catch((() => undefined) as never)).toThrow(
       'Bus.chain(...).catch() takes a job (e.g. new NotifyImportFailed(importId)), not a function: a function cannot travel to another worker process.',
     )
-    expect(() => Bus.chain([new Step('a'), { handle() {} } as never])).toThrow('Bus.chain(): item 1 is not a job (an instance of a class extending Job).')
+    expect(() => Bus.chain([new Step('a'), { handle() {} } as never])).toThrow('Bus.chain(): item 1 is not a job (an instance of a class extending Job) or a Bus.batch([...]).')
   })
 })

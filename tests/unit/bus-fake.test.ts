@@ -81,6 +81,9 @@ describe('Bus.fake()', () => {
     expect(bus.chains[0]).toMatchObject({ queue: 'imports', catch: new NotifyDone() })
     expect(() => Bus.assertChained([ImportCsv, NotifyDone])).toThrow('Expected a chain [ImportCsv, notify.done] to be dispatched, but none was.\nDispatched (1):\n  - chain [ImportCsv, IndexRows, notify.done]')
     expect(() => Bus.assertChained([new ImportCsv(2), IndexRows, NotifyDone])).toThrow('Expected a chain [ImportCsv { importId: 2 }, IndexRows, notify.done]')
+    await Bus.chain([new ImportCsv(2), Bus.batch([new IndexRows(2), new IndexRows(3)]).name('index')]).dispatch()
+    expect(bus.chains[1]!.jobs[1]).toMatchObject({ name: 'index', jobs: [new IndexRows(2), new IndexRows(3)] })
+    expect(() => Bus.assertChained([ImportCsv, IndexRows])).toThrow('  - chain [ImportCsv, batch "index" (2 jobs)]')
     expect(ran).toEqual([])
   })
 

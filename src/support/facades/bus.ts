@@ -84,7 +84,7 @@ export const Bus = {
    * await Bus.chain([new ImportCsv(id), new IndexRows(id)]).catch(new NotifyImportFailed(id)).onQueue('imports').dispatch()
    * ```
    */
-  chain(jobs: readonly Job[]): PendingChain {
+  chain(jobs: ReadonlyArray<Job | PendingBatch>): PendingChain {
     return workflows().chain(jobs)
   },
 
