@@ -14,9 +14,9 @@ import { copyProject } from '../support/project-copy.ts'
 const copy = copyProject()
 const env = { LOG_LEVEL: 'silent', DB_CONNECTION: 'sqlite', DB_DATABASE: 'database/batches.sqlite', QUEUE_CONNECTION: 'database' }
 
-function artisan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function artisan(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/artisan', ...args], { cwd: copy.root, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['bin/artisan', ...args], { cwd: copy.root, env: { ...process.env, ...env, ...extra }, timeout: 60_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code ?? 2) : 0, stdout, stderr }),
     )
   })
@@ -96,5 +96,19 @@ describe('batch commands', () => {
     expect(hours.code).toBe(1)
     expect(hours.stderr.trim().split('\n')).toHaveLength(1)
     expect(hours.stderr).toContain('--hours must be a number from 0 to 1000000, got "soon".')
+  })
+
+  it.each(['-1', '1e400', '0x10', '2000000', ''])('queue:prune-batches --hours=%j is one line and exit 1', async (value) => {
+    const run = await artisan(['queue:prune-batches', `--hours=${value}`])
+    expect(run).toMatchObject({ code: 1, stdout: '' })
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toMatch(/--hours must be a number from 0 to 1000000, got /)
+  })
+
+  it('a database without the job_batches table is one line naming the fix', async () => {
+    const run = await artisan(['queue:prune-batches'], { DB_DATABASE: 'database/never-migrated.sqlite' })
+    expect(run.code).toBe(1)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toContain('The table "job_batches" does not exist on database connection "sqlite": run "artisan migrate"')
   })
 })
