@@ -152,6 +152,18 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/make-subscriber.ts'),
   },
   {
+    name: 'make:job',
+    description: 'Create a job class in app/jobs, registered at boot',
+    arguments: [{ name: 'name', description: 'The job class, e.g. ProcessPodcast or Media/ProcessPodcast', required: true }],
+    options: [
+      { flags: '--sync', description: 'A job that is never queued: run it with dispatchSync' },
+      { flags: '--test', description: 'Also create its test' },
+      { flags: '--force', description: 'Overwrite existing files' },
+    ],
+    boots: false,
+    load: () => import('./commands/make-job.ts'),
+  },
+  {
     name: 'make:test',
     description: 'Create a test: a feature test that boots the app, or with --unit a unit test',
     arguments: [{ name: 'name', description: 'The test, e.g. OrderFlow (tests/feature/order-flow.test.ts)', required: true }],
