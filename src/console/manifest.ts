@@ -204,6 +204,12 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/queue-work.ts'),
   },
   {
+    name: 'queue:restart',
+    description: 'Tell every queue:work (and serve\'s worker) to exit after the jobs in hand, for deploys',
+    boots: true,
+    load: () => import('./commands/queue-restart.ts'),
+  },
+  {
     name: 'queue:failed',
     description: 'List the failed jobs',
     options: [{ flags: '--json', description: 'Output JSON' }],
@@ -230,6 +236,13 @@ export const commands: readonly CommandDefinition[] = [
     options: [{ flags: '--hours <n>', description: 'Only those that failed more than this many hours ago' }],
     boots: true,
     load: () => import('./commands/queue-flush.ts'),
+  },
+  {
+    name: 'queue:prune-failed',
+    description: 'Delete the failed jobs older than some hours (default 24)',
+    options: [{ flags: '--hours <n>', description: 'Keep the jobs that failed in the last this many hours (default 24)' }],
+    boots: true,
+    load: () => import('./commands/queue-prune-failed.ts'),
   },
   {
     name: 'queue:clear',
