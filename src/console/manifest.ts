@@ -210,6 +210,13 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/queue-restart.ts'),
   },
   {
+    name: 'queue:jobs',
+    description: 'List the job classes of app/jobs with their file and queue options',
+    options: [{ flags: '--json', description: 'Output JSON' }],
+    boots: true,
+    load: () => import('./commands/queue-jobs.ts'),
+  },
+  {
     name: 'queue:failed',
     description: 'List the failed jobs',
     options: [{ flags: '--json', description: 'Output JSON' }],
