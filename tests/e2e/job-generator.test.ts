@@ -18,9 +18,9 @@ interface Run {
 // The generated tests run in a vitest of their own: it must not think it is this one's worker.
 const childEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')))
 
-function run(cwd: string, file: string, args: string[]): Promise<Run> {
+function run(cwd: string, file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { ...childEnv, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(file, args, { cwd, env: { ...childEnv, ...env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 2) : 0, stdout, stderr })
     })
   })
@@ -128,6 +128,28 @@ describe('make:job', () => {
       expect(published.stdout).toContain(`CREATE stubs/${name}.stub\n`)
       expect(read(`stubs/${name}.stub`)).toBe(read(`src/console/stubs/${name}.stub`))
     }
+  })
+})
+
+describe('what make:job loads', () => {
+  let copy: ReturnType<typeof copyProject>
+  beforeAll(() => {
+    copy = copyProject()
+  })
+  afterAll(() => copy.remove())
+
+  it('commander and handlebars, and no engine, no TypeScript loader, no app code', { timeout }, async () => {
+    const trace = join(copy.root, 'imports.txt')
+    const result = await run(copy.root, process.execPath, ['--import', './tests/support/trace-imports.mjs', 'bin/artisan', 'make:job', 'Media/ProcessPodcast', '--test'], {
+      HERALD_TRACE_IMPORTS: trace,
+    })
+    expect(result.stdout).toBe(created('app/jobs/media/process-podcast.ts', 'tests/feature/jobs/media/process-podcast.test.ts'))
+    const urls = readFileSync(trace, 'utf8').split('\n').filter((url) => url !== '')
+    const packages = new Set(urls.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []))
+    expect(packages.has('commander')).toBe(true)
+    expect(packages.has('handlebars')).toBe(true)
+    for (const name of ['bullmq', 'socket.io', 'knex', 'express', 'ioredis', 'tsx', 'esbuild']) expect(packages.has(name), name).toBe(false)
+    expect(urls.filter((url) => url.includes('/app/') || url.includes('/config/'))).toEqual([])
   })
 })
 
