@@ -142,3 +142,23 @@ describe('queue:restart and serve', () => {
     expect(text).not.toContain('[stderr]')
   }, 60_000)
 })
+
+describe('queue:restart refusals', () => {
+  it('on a database not migrated: one line naming the fix, exit 1', async () => {
+    const result = await artisan(['queue:restart'], { LOG_LEVEL: 'silent', DB_CONNECTION: 'sqlite', DB_DATABASE: 'database/restart-unmigrated.sqlite' })
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'The table "queue_signals" does not exist on database connection "sqlite": run "artisan migrate" (with --database=sqlite if it is not the default).\n',
+    })
+  })
+
+  it('on a database that cannot be reached: one line naming it and its address, exit 1', async () => {
+    const result = await artisan(['queue:restart'], { LOG_LEVEL: 'silent', DB_CONNECTION: 'pgsql', DB_HOST: '127.0.0.1', DB_PORT: '1', DB_PASSWORD: 'hunter2-secret' })
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1)
+    expect(result.stderr).toMatch(/^Database "pgsql" at 127\.0\.0\.1:1 is unreachable/)
+    expect(result.stderr).not.toContain('hunter2-secret')
+  })
+})
