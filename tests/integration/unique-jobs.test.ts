@@ -69,6 +69,7 @@ describe.each(cases.map((each) => [each.name, each] as const))('unique jobs and 
   let app: Application
   let queue: QueueDriver
   let config: QueueConfig
+  let redisPrefix: string
   const workers: Worker[] = []
   const debug: string[] = []
 
@@ -106,7 +107,8 @@ describe.each(cases.map((each) => [each.name, each] as const))('unique jobs and 
 
   beforeAll(async () => {
     database = await freshDatabase(driver.db)
-    config = queueConfig(driver.queue, `unique-${process.pid}-${Date.now()}`)
+    redisPrefix = `unique-${process.pid}-${Date.now()}`
+    config = queueConfig(driver.queue, redisPrefix)
     app = await bootApplication({
       basePath: mkdtempSync(join(tmpdir(), 'herald-unique-')),
       envFile: false,
@@ -135,6 +137,30 @@ describe.each(cases.map((each) => [each.name, each] as const))('unique jobs and 
   afterAll(async () => {
     await app?.shutdown()
     await database?.drop()
+  })
+
+  it('the lock store: one of 20 concurrent takers wins, only its owner releases it, forceRelease frees it, an expired lock is taken over', async () => {
+    const { store, prefix } = await app.make('jobs.locks').forConnection(driver.queue)
+    expect(prefix).toBe(driver.queue === 'bullmq' ? redisPrefix : 'herald')
+    const key = `${prefix}:test:store`
+    const won = await Promise.all(Array.from({ length: 20 }, (_, n) => store.acquire(key, `owner-${n}`, 0)))
+    expect(won.filter(Boolean)).toHaveLength(1)
+    const winner = `owner-${won.indexOf(true)}`
+    expect(await store.owner(key)).toBe(winner)
+    expect(await store.release(key, 'owner-none')).toBe(false)
+    expect(await store.owner(key)).toBe(winner)
+    expect(await store.release(key, winner)).toBe(true)
+    expect(await store.owner(key)).toBeNull()
+
+    expect(await store.acquire(key, 'a', 0)).toBe(true)
+    await store.forceRelease(key)
+    expect(await store.acquire(key, 'b', 0.2)).toBe(true)
+    expect(await store.acquire(key, 'c', 0.2)).toBe(false)
+    await vi.waitFor(async () => expect(await store.acquire(key, 'c', 0)).toBe(true), { timeout: 5_000, interval: 20 })
+    // The expired holder's release does not free the new owner's lock.
+    expect(await store.release(key, 'b')).toBe(false)
+    expect(await store.owner(key)).toBe('c')
+    await store.forceRelease(key)
   })
 
   it('two processes dispatching the same unique job 20 times each at once queue exactly one', async () => {
