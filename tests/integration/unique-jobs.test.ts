@@ -210,6 +210,27 @@ describe.each(cases.map((each) => [each.name, each] as const))('unique jobs and 
     expect(await UniqueReport.dispatch(5)).not.toBe('')
   })
 
+  it('inside DB.transaction the lock goes with the job: rolled back with the database queue’s row, kept with a job already in Redis', async () => {
+    const db = app.make('db')
+    await expect(
+      db.transaction(async () => {
+        expect(await UniqueReport.dispatch(9)).not.toBe('')
+        expect(await UniqueReport.dispatch(9)).toBe('')
+        throw new Error('rolled back')
+      }),
+    ).rejects.toThrow('rolled back')
+    if (driver.queue === 'database') {
+      // The job row and its lock were written in the transaction: both are gone.
+      expect(await queue.size('default')).toBe(0)
+      expect(await UniqueReport.dispatch(9)).not.toBe('')
+    } else {
+      // Redis is not part of the transaction: the job is queued, so its lock holds.
+      expect(await queue.size('default')).toBe(1)
+      expect(await UniqueReport.dispatch(9)).toBe('')
+    }
+    expect(await queue.size('default')).toBe(1)
+  })
+
   it('releases the lock after uniqueFor, with the first job still queued', async () => {
     expect(await BriefUnique.dispatch()).not.toBe('')
     expect(await BriefUnique.dispatch()).toBe('')
