@@ -329,7 +329,8 @@ describe('unique jobs without a store of their own', () => {
     fake.assertPushed(UniqueReport, 1)
     expect(await (await app.make('db').connection())('cache_locks').count({ n: '*' }).then((rows) => Number(rows[0]!.n))).toBe(0)
     using again = Queue.fake()
-    expect(await UniqueReport.dispatch(7)).not.toBe('')
+    const ids = await Promise.all(Array.from({ length: 10 }, () => UniqueReport.dispatch(7)))
+    expect(ids.filter((id) => id !== '')).toHaveLength(1)
     again.assertPushed(UniqueReport, 1)
   })
 

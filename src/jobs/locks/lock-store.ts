@@ -24,14 +24,15 @@ export interface LockStore {
 export class MemoryLockStore implements LockStore {
   private readonly locks = new Map<string, { owner: string; expiresAt: number | null }>()
 
+  // Each method checks and changes the map without an await between: two takers never both win.
   async acquire(key: string, owner: string, ttlSeconds: number): Promise<boolean> {
-    if ((await this.owner(key)) !== null) return false
+    if (this.holder(key) !== null) return false
     this.locks.set(key, { owner, expiresAt: ttlSeconds > 0 ? Date.now() + ttlSeconds * 1000 : null })
     return true
   }
 
   async release(key: string, owner: string): Promise<boolean> {
-    if ((await this.owner(key)) !== owner) return false
+    if (this.holder(key) !== owner) return false
     this.locks.delete(key)
     return true
   }
@@ -41,6 +42,10 @@ export class MemoryLockStore implements LockStore {
   }
 
   async owner(key: string): Promise<string | null> {
+    return this.holder(key)
+  }
+
+  private holder(key: string): string | null {
     const lock = this.locks.get(key)
     if (lock === undefined) return null
     if (lock.expiresAt !== null && lock.expiresAt <= Date.now()) {
