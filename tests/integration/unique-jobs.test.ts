@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, v
 import { Job, Migrator, Queue, ShouldBeUnique, WithoutOverlapping, bootApplication, type Application, type QueueDriver } from 'herald'
 import type { QueueConfig } from '../../src/foundation/config.ts'
 import { Worker } from '../../src/queue/worker.ts'
-import { BadUniqueId, Blocked, BriefUnique, Exclusive, RefreshFeed, UniqueReport, seen } from '../fixtures/unique-jobs.ts'
+import { BadUniqueId, Blocked, BriefUnique, Exclusive, RefreshFeed, SharedKeyJob, UniqueReport, seen } from '../fixtures/unique-jobs.ts'
 import { freshDatabase, type FreshDatabase } from '../support/fresh-database.ts'
 import { projectRoot } from '../support/project-copy.ts'
 
@@ -122,7 +122,7 @@ describe.each(cases.map((each) => [each.name, each] as const))('unique jobs and 
     app.logger = { debug: (line) => debug.push(line), info: () => {}, warn: () => {}, error: () => {} }
     await new Migrator(await app.make('db').connection(), join(projectRoot, 'database', 'migrations')).latest()
     queue = await app.make('queue').connection(driver.queue)
-    app.make('bus').serializable(UniqueReport, BriefUnique, RefreshFeed, Exclusive, Blocked)
+    app.make('bus').serializable(UniqueReport, BriefUnique, RefreshFeed, Exclusive, Blocked, SharedKeyJob)
   })
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((worker) => worker.stop()))
@@ -288,6 +288,16 @@ describe.each(cases.map((each) => [each.name, each] as const))('unique jobs and 
     await Blocked.dispatch('release')
     await work()
     expect(seen.runs).toEqual(['Blocked:release'])
+
+    // shared(): the key is not the class's own.
+    expect(await place.store.acquire(`${place.prefix}:overlap:nightly-import`, 'another-class', 30)).toBe(true)
+    await SharedKeyJob.dispatch()
+    await work()
+    expect(seen.runs).toEqual(['Blocked:release'])
+    await place.store.forceRelease(`${place.prefix}:overlap:nightly-import`)
+    await SharedKeyJob.dispatch()
+    await work()
+    expect(seen.runs).toEqual(['Blocked:release', 'SharedKeyJob'])
   })
 })
 
