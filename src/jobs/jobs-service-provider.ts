@@ -5,11 +5,15 @@ import { UserError } from '../foundation/errors.ts'
 import { errorMessage } from '../foundation/error-message.ts'
 import { JobDispatcher } from './job-dispatcher.ts'
 import { isJobClass, jobNameOf } from './job.ts'
+import { JobLocks, setDefaultJobLocks } from './locks/job-locks.ts'
+import { UniqueJobs } from './unique-jobs.ts'
 
 declare module '../foundation/container.ts' {
   interface ContainerBindings {
     /** The application's jobs: `Bus`, `SomeJob.dispatch(...)`. */
     bus: JobDispatcher
+    /** The lock stores of jobs (unique jobs, WithoutOverlapping), by queue connection. */
+    'jobs.locks': JobLocks
     /** The job classes found in app/jobs at boot, by name, with their files. */
     'jobs.discovered': ReadonlyArray<{ readonly name: string; readonly file: string; readonly job: Function }>
   }
@@ -25,13 +29,19 @@ export const JOBS_PATH = 'app/jobs'
  * itself when dispatched.
  */
 export class JobsServiceProvider extends ServiceProvider {
+  private uninstall: (() => void) | null = null
+
   override register(): void {
     this.app.singleton('bus', () => new JobDispatcher({ queue: () => this.app.make('queue'), logger: this.app.logger }))
+    this.app.singleton('jobs.locks', () => new JobLocks({ queue: () => this.app.make('queue'), database: () => this.app.make('db'), logger: () => this.app.logger }))
   }
 
   override async boot(): Promise<void> {
     const bus = this.app.make('bus')
     this.app.make('queue').useJobs(bus)
+    const locks = this.app.make('jobs.locks')
+    this.uninstall = bus.extend(new UniqueJobs({ queue: () => this.app.make('queue'), locks, logger: () => this.app.logger }))
+    setDefaultJobLocks(locks)
     const found: Array<{ name: string; file: string; job: Function }> = []
     if (this.app.config.get('events').discovery) {
       for (const path of sourceFiles(this.app.path(JOBS_PATH))) {
@@ -52,7 +62,14 @@ export class JobsServiceProvider extends ServiceProvider {
     this.app.instance('jobs.discovered', found)
   }
 
-  override shutdown(): void {
+  override async shutdown(): Promise<void> {
     if (this.app.resolved('queue')) this.app.make('queue').useJobs(null)
+    this.uninstall?.()
+    this.uninstall = null
+    if (this.app.resolved('jobs.locks')) {
+      const locks = this.app.make('jobs.locks')
+      setDefaultJobLocks(null, locks)
+      await locks.close()
+    }
   }
 }
