@@ -53,35 +53,41 @@ export class UniqueJobs implements JobExtension {
     return true
   }
 
+  /** The push failed: the lock this dispatch took goes at once, or a job that was never queued would block the next dispatch. */
+  async pushFailed(job: Job, bus: Record<string, unknown>): Promise<void> {
+    const lock = lockOf({ bus } as Pick<JobEnvelope, 'bus'>)
+    if (lock !== null) await this.release(lock, jobNameOf(job.constructor))
+  }
+
   async starting(job: Job, envelope: JobEnvelope): Promise<void> {
     ;(job as unknown as Record<symbol, unknown>)[JOB_LOCKS] = this.deps.locks
     const lock = lockOf(envelope)
-    if (lock?.untilProcessing) await this.release(lock, envelope)
+    if (lock?.untilProcessing) await this.release(lock, envelope.displayName)
   }
 
   async succeeded(_job: Job, envelope: JobEnvelope): Promise<void> {
     const lock = lockOf(envelope)
-    if (lock !== null && !lock.untilProcessing) await this.release(lock, envelope)
+    if (lock !== null && !lock.untilProcessing) await this.release(lock, envelope.displayName)
   }
 
   async failed(_job: Job | null, envelope: JobEnvelope, _error: unknown, _place: JobPlace): Promise<void> {
     const lock = lockOf(envelope)
-    if (lock !== null) await this.release(lock, envelope)
+    if (lock !== null) await this.release(lock, envelope.displayName)
   }
 
   /** Releases the lock if this dispatch still owns it; a failure is logged (the lock then lasts its uniqueFor). */
-  private async release(lock: UniqueLock, envelope: JobEnvelope): Promise<void> {
+  private async release(lock: UniqueLock, job: string): Promise<void> {
     try {
       const { store } = await this.deps.locks.forConnection(lock.connection)
       await store.release(lock.key, lock.owner)
     } catch (error) {
-      this.deps.logger().error(`Could not release the unique lock "${lock.key}" of ${envelope.displayName}: ${errorMessage(error)}`)
+      this.deps.logger().error(`Could not release the unique lock "${lock.key}" of ${job}: ${errorMessage(error)}`)
     }
   }
 }
 
 /** The envelope's unique lock, or null (not a unique job, or a malformed field, which is ignored). */
-function lockOf(envelope: JobEnvelope): UniqueLock | null {
+function lockOf(envelope: Pick<JobEnvelope, 'bus'>): UniqueLock | null {
   const lock = envelope.bus?.unique as Partial<UniqueLock> | undefined
   if (lock === undefined || lock === null || typeof lock !== 'object') return null
   if (typeof lock.key !== 'string' || typeof lock.owner !== 'string' || typeof lock.connection !== 'string') return null
