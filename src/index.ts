@@ -6,11 +6,13 @@ export { Env, type EnvSource } from './foundation/env.ts'
 export {
   defineConfig,
   defaultHttpConfig,
+  defaultLimiterConfig,
   ConfigRepository,
   type AppConfig,
   type HttpConfig,
   type DatabaseConfig,
   type QueueConfig,
+  type QueueLimiterConfig,
   type HeraldConfig,
   type ConfigFactory,
 } from './foundation/config.ts'
@@ -81,6 +83,7 @@ export { Job, isJob, jobNameOf, type JobClass, type JobOptions } from './jobs/jo
 export { PendingDispatch } from './jobs/pending-dispatch.ts'
 export { JobDispatcher, type JobMiddleware, type JobExtension } from './jobs/job-dispatcher.ts'
 export { JobsServiceProvider } from './jobs/jobs-service-provider.ts'
+export { Limit, RateLimiter, RateLimited, ThrottlesExceptions, Skip } from './jobs/middleware/index.ts'
 export { DB } from './support/facades/db.ts'
 export { DatabaseManager } from './database/database-manager.ts'
 export { QueueManager, type PushedJob } from './queue/queue-manager.ts'

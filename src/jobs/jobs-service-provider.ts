@@ -5,11 +5,14 @@ import { UserError } from '../foundation/errors.ts'
 import { errorMessage } from '../foundation/error-message.ts'
 import { JobDispatcher } from './job-dispatcher.ts'
 import { isJobClass, jobNameOf } from './job.ts'
+import { JobRateLimits, installedRateLimits, useRateLimits } from './middleware/rate-limit-store.ts'
 
 declare module '../foundation/container.ts' {
   interface ContainerBindings {
     /** The application's jobs: `Bus`, `SomeJob.dispatch(...)`. */
     bus: JobDispatcher
+    /** The counters of job middleware (RateLimited, ThrottlesExceptions): Redis, the database or memory. */
+    'jobs.limits': JobRateLimits
     /** The job classes found in app/jobs at boot, by name, with their files. */
     'jobs.discovered': ReadonlyArray<{ readonly name: string; readonly file: string; readonly job: Function }>
   }
@@ -27,11 +30,14 @@ export const JOBS_PATH = 'app/jobs'
 export class JobsServiceProvider extends ServiceProvider {
   override register(): void {
     this.app.singleton('bus', () => new JobDispatcher({ queue: () => this.app.make('queue'), logger: this.app.logger }))
+    this.app.singleton('jobs.limits', () => new JobRateLimits({ queue: this.app.config.get('queue'), database: () => this.app.make('db') }))
   }
 
   override async boot(): Promise<void> {
     const bus = this.app.make('bus')
     this.app.make('queue').useJobs(bus)
+    // Job middleware finds the counters of the application that is running it (the last booted).
+    useRateLimits(this.app.make('jobs.limits'))
     const found: Array<{ name: string; file: string; job: Function }> = []
     if (this.app.config.get('events').discovery) {
       for (const path of sourceFiles(this.app.path(JOBS_PATH))) {
@@ -52,7 +58,12 @@ export class JobsServiceProvider extends ServiceProvider {
     this.app.instance('jobs.discovered', found)
   }
 
-  override shutdown(): void {
+  override async shutdown(): Promise<void> {
     if (this.app.resolved('queue')) this.app.make('queue').useJobs(null)
+    if (this.app.resolved('jobs.limits')) {
+      const limits = this.app.make('jobs.limits')
+      if (installedRateLimits() === limits) useRateLimits(null)
+      await limits.close()
+    }
   }
 }
