@@ -53,6 +53,13 @@ describe.each(cases.map((c) => [c.name, c] as const))('job rate limit store: %s'
     await expect.poll(async () => (await b.hit('database', 'uploads:user-1', 3, 1)).allowed, { timeout: 3_000, interval: 50 }).toBe(true)
     await a.clear('database', 'uploads:user-1', 3, 1)
     expect((await b.peek('database', 'uploads:user-1', 3, 1)).consumed).toBe(0)
+    // A busy limit (200 or more) is taken from the store in shares: still never more than max in a window.
+    let allowed = 0
+    for (let round = 0; round < 70; round++) {
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => [a, b][i % 2]!.hit('database', 'busy', 605, 60)))
+      allowed += results.filter((result) => result.allowed).length
+    }
+    expect(allowed).toBe(605)
     // A key too long for the table's column is stored hashed.
     expect((await a.hit('database', `uploads:${'x'.repeat(400)}`, 1, 60)).allowed).toBe(true)
     expect((await b.hit('database', `uploads:${'x'.repeat(400)}`, 1, 60)).allowed).toBe(false)

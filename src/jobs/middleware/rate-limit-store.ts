@@ -5,6 +5,15 @@ import type { DatabaseManager } from '../../database/database-manager.ts'
 import type { QueueConfig, QueueLimiterConfig } from '../../foundation/config.ts'
 import { errorMessage } from '../../foundation/error-message.ts'
 
+/** A share of a busy limit's window this process took from the store. */
+interface Reserve {
+  left: number
+  /** Epoch ms: the window's end, when the share is void. */
+  until: number
+  /** The share being taken, resolving to the denial when the window was full. */
+  taking: Promise<CountResult | null> | null
+}
+
 /** Where a job's counts live, as chosen for its connection. */
 type Place = { readonly store: 'redis'; readonly url: string; readonly prefix: string } | { readonly store: 'database'; readonly connection: string } | { readonly store: 'memory' }
 
@@ -21,6 +30,11 @@ export interface CountResult {
   readonly consumed: number
 }
 
+/** The most counts a process takes from the store at once for one key. */
+const MAX_SHARE = 64
+/** Keys with a share kept at once; past it the spent and expired ones are dropped. */
+const MAX_RESERVES = 10_000
+
 /** The longest key the database stores keep as written (their column is varchar(255)). */
 const MAX_KEY = 180
 
@@ -34,6 +48,8 @@ const MAX_KEY = 180
  */
 export class JobRateLimits {
   private readonly limiters = new Map<string, Promise<RateLimiterAbstract>>()
+  /** The shares of busy limits this process took from the store and has not handed out yet. */
+  private readonly reserves = new Map<string, Reserve>()
   private readonly redis = new Map<string, Redis>()
   private readonly config: QueueLimiterConfig
 
@@ -42,18 +58,83 @@ export class JobRateLimits {
   }
 
   /**
-   * Counts one job against `max` per `seconds` under `key`; when there was no room the count is
-   * given back is up to the caller (`giveBack`).
+   * Counts one job against `max` per `seconds` under `key`. A limit of 200 or more takes a share
+   * of its window from the store at once (1% of it, at most 64) and hands it out here, so a busy
+   * limit costs one round trip per share instead of one per job; the store never grants more
+   * than `max` in a window, but a share this process does not use (it stops, or its jobs dry up)
+   * is lost to the others until the window ends.
    */
   async hit(connection: string, key: string, max: number, seconds: number): Promise<CountResult> {
-    const limiter = await this.limiter(connection, max, seconds)
-    try {
-      const res = await limiter.consume(storedKey(key))
-      return { allowed: true, msBeforeNext: Math.max(res.msBeforeNext, 0), consumed: res.consumedPoints }
-    } catch (rejection) {
-      if (isLimiterRes(rejection)) return { allowed: false, msBeforeNext: Math.max(rejection.msBeforeNext, 0), consumed: rejection.consumedPoints }
-      throw new Error(`Counting rate limit "${key}" failed: ${errorMessage(rejection)}`, { cause: rejection })
+    const share = max >= 200 ? Math.min(MAX_SHARE, Math.floor(max / 100)) : 1
+    if (share === 1) {
+      const taken = await this.take(connection, key, max, seconds, 1)
+      return taken.granted === 0 ? taken.result : { ...taken.result, allowed: true }
     }
+    const id = reserveId(connection, key, max, seconds)
+    for (;;) {
+      let reserve = this.reserves.get(id)
+      const now = Date.now()
+      if (reserve !== undefined && reserve.left > 0 && now < reserve.until) {
+        reserve.left--
+        return { allowed: true, msBeforeNext: reserve.until - now, consumed: -1 }
+      }
+      // Jobs arriving side by side wait for one share instead of each taking one.
+      if (reserve?.taking) {
+        const denied = await reserve.taking
+        if (denied !== null) return denied
+        continue
+      }
+      if (reserve === undefined) {
+        reserve = { left: 0, until: 0, taking: null }
+        this.keep(id, reserve)
+      }
+      const entry = reserve
+      let mine: CountResult | null = null
+      entry.taking = this.take(connection, key, max, seconds, share).then(
+        ({ granted, result }) => {
+          entry.taking = null
+          if (granted === 0) return result
+          // This job takes the first count of the share; the rest wait here for the others.
+          entry.left = granted - 1
+          entry.until = Date.now() + result.msBeforeNext
+          mine = { ...result, allowed: true }
+          return null
+        },
+        (error: unknown) => {
+          entry.taking = null
+          throw error
+        },
+      )
+      const denied = await entry.taking
+      return denied ?? mine!
+    }
+  }
+
+  /**
+   * Takes `share` counts from the store (or what is left of the window, the excess given back);
+   * `granted` 0 when the window is full.
+   */
+  private async take(connection: string, key: string, max: number, seconds: number, share: number): Promise<{ granted: number; result: CountResult }> {
+    const limiter = await this.limiter(connection, max, seconds)
+    const stored = storedKey(key)
+    try {
+      const res = await limiter.consume(stored, share)
+      return { granted: share, result: { allowed: true, msBeforeNext: Math.max(res.msBeforeNext, 0), consumed: res.consumedPoints } }
+    } catch (rejection) {
+      if (!isLimiterRes(rejection)) throw new Error(`Counting rate limit "${key}" failed: ${errorMessage(rejection)}`, { cause: rejection })
+      const granted = Math.max(0, max - (rejection.consumedPoints - share))
+      // The count went past max by this share: what was left of the window is ours, the excess goes back.
+      if (share > 1 && granted > 0) await limiter.reward(stored, rejection.consumedPoints - max)
+      return { granted, result: { allowed: false, msBeforeNext: Math.max(rejection.msBeforeNext, 0), consumed: rejection.consumedPoints } }
+    }
+  }
+
+  private keep(id: string, reserve: Reserve): void {
+    if (this.reserves.size >= MAX_RESERVES) {
+      const now = Date.now()
+      for (const [other, kept] of this.reserves) if (kept.taking === null && (kept.until <= now || kept.left === 0)) this.reserves.delete(other)
+    }
+    this.reserves.set(id, reserve)
   }
 
   /** The count under `key` now, without adding to it. */
@@ -66,6 +147,11 @@ export class JobRateLimits {
 
   /** Takes back one count under `key` (a job counted by one limit, then stopped by the next). */
   async giveBack(connection: string, key: string, max: number, seconds: number): Promise<void> {
+    const reserve = max >= 200 ? this.reserves.get(reserveId(connection, key, max, seconds)) : undefined
+    if (reserve !== undefined && Date.now() < reserve.until) {
+      reserve.left++
+      return
+    }
     const limiter = await this.limiter(connection, max, seconds)
     await limiter.reward(storedKey(key))
   }
@@ -81,6 +167,7 @@ export class JobRateLimits {
     const clients = [...this.redis.values()]
     this.redis.clear()
     this.limiters.clear()
+    this.reserves.clear()
     for (const client of clients) {
       try {
         await client.quit()
@@ -161,6 +248,10 @@ export class JobRateLimits {
 /** A key as stored: long ones (a limiter name and a long `by(...)`) are hashed to fit the database stores' column. */
 function storedKey(key: string): string {
   return key.length <= MAX_KEY ? key : `sha1:${createHash('sha1').update(key).digest('hex')}`
+}
+
+function reserveId(connection: string, key: string, max: number, seconds: number): string {
+  return `${connection}\u0000${key}\u0000${max}\u0000${seconds}`
 }
 
 function isLimiterRes(value: unknown): value is { msBeforeNext: number; consumedPoints: number } {
