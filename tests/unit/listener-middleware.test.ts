@@ -2,11 +2,27 @@
  * The queue's side of job middleware, without services: a queued listener's middleware(event)
  * around its handle (on the sync connection, through the real runner), a release that is not an
  * attempt (RunningJob.releaseUncounted: the next delivery is the same attempt, tries untouched),
- * and the named-middleware errors.
+ * the named-middleware errors, and RateLimited / ThrottlesExceptions options on the memory store.
  */
-import { describe, expect, it } from 'vitest'
-import { Dispatchable, Dispatcher, Env, Listener, MemoryFailedJobStore, QueueManager, ShouldQueue, Skip, createLogger, type JobMiddleware } from 'herald'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  Dispatchable,
+  Dispatcher,
+  Env,
+  Limit,
+  Listener,
+  MemoryFailedJobStore,
+  QueueManager,
+  RateLimited,
+  RateLimiter,
+  ShouldQueue,
+  Skip,
+  ThrottlesExceptions,
+  createLogger,
+  type JobMiddleware,
+} from 'herald'
 import { defaultConfig } from '../../src/foundation/config.ts'
+import { JobRateLimits, useRateLimits } from '../../src/jobs/middleware/rate-limit-store.ts'
 import { namedMiddleware } from '../../src/jobs/middleware/named-middleware.ts'
 import { runningJobOf } from '../../src/jobs/middleware/running.ts'
 import { parseEnvelope } from '../../src/queue/envelope.ts'
@@ -124,5 +140,65 @@ describe('queued listener middleware', () => {
   it('an envelope with a bad uncounted field is refused with its reason', () => {
     const envelope = { uuid: 'u', job: 'listener', data: { listener: 'L', event: 'E', payload: null }, uncounted: -1 }
     expect(() => parseEnvelope(JSON.stringify(envelope))).toThrow('envelope.uncounted')
+  })
+})
+
+describe('RateLimited and ThrottlesExceptions options (memory store, sync connection)', () => {
+  const limits = new JobRateLimits({
+    queue: { ...defaultConfig(new Env({ QUEUE_CONNECTION: 'sync' })).queue, limiter: { store: 'memory' } },
+    database: () => {
+      throw new Error('no database in this test')
+    },
+  })
+  beforeAll(() => useRateLimits(limits))
+  afterAll(() => useRateLimits(null))
+
+  it('dontRelease() drops the listener runs over the limit; countAttempts() makes the releases count', async () => {
+    const { events, failed } = setup()
+    const ran: number[] = []
+    RateLimiter.for('unit-drop', () => Limit.perMinute(2))
+    class Dropping extends ShouldQueue(Listener.for(Ping)) {
+      middleware = [new RateLimited('unit-drop').dontRelease()]
+      handle(event: Ping) {
+        ran.push(event.n)
+      }
+    }
+    events.listen(Ping, Dropping)
+    for (let n = 1; n <= 3; n++) await events.dispatch(new Ping(n))
+    expect(ran).toEqual([1, 2])
+    events.forget(Ping)
+
+    RateLimiter.for('unit-count', () => Limit.perMinute(1))
+    class Counting extends ShouldQueue(Listener.for(Ping)) {
+      tries = 2
+      middleware = [new RateLimited('unit-count').releaseAfter(0).countAttempts()]
+      handle(event: Ping) {
+        ran.push(event.n)
+      }
+    }
+    events.listen(Ping, Counting)
+    await events.dispatch(new Ping(4))
+    await expect(events.dispatch(new Ping(5))).rejects.toThrow('has been attempted too many times.')
+    expect(ran).toEqual([1, 2, 4])
+    expect(await failed.all()).toHaveLength(1)
+  })
+
+  it('ThrottlesExceptions counts only what when() accepts, under by(key), and releases instead of failing', async () => {
+    const { events } = setup()
+    let error = new Error('fatal')
+    class CallsCrm extends ShouldQueue(Listener.for(Ping)) {
+      tries = 2
+      middleware = [new ThrottlesExceptions(5, 60).by('crm').when((thrown) => (thrown as Error).message === 'retryable')]
+      handle() {
+        throw error
+      }
+    }
+    events.listen(Ping, CallsCrm)
+    await expect(events.dispatch(new Ping(1))).rejects.toThrow('fatal')
+    expect((await limits.peek('sync', 'throttles-exceptions:crm', 5, 60)).consumed).toBe(0)
+    error = new Error('retryable')
+    // Released after each counted exception (backoff 0), until the tries are used up.
+    await expect(events.dispatch(new Ping(2))).rejects.toThrow('has been attempted too many times.')
+    expect((await limits.peek('sync', 'throttles-exceptions:crm', 5, 60)).consumed).toBe(2)
   })
 })
