@@ -295,6 +295,11 @@ describe.each(cases.map((c) => [c.name, c] as const))('job middleware: %s', (_na
     await expect.poll(() => runs.length, { timeout: 10_000, interval: 20 }).toBe(2)
     await expect.poll(waiting, { timeout: 10_000, interval: 20 }).toBe(1)
     expect(failures).toEqual([])
+    if (driverCase.queue === 'database') {
+      // The waiting job's envelope carries the release that was not an attempt.
+      const [row] = await (await app.make('db').connection())('jobs').select('payload', 'attempts')
+      expect(JSON.parse(row.payload as string)).toMatchObject({ attempts: 0, uncounted: 1 })
+    }
     const failed = await (await app.make('queue').failedJobs()).all()
     expect(failed.filter((row) => row.payload.includes('SyncCrm'))).toEqual([])
   })
