@@ -11,6 +11,7 @@ import { PayloadDecodeError } from '../foundation/payload-decode-error.ts'
 import { RunningJob, type QueuedEventJob } from './running-job.ts'
 import type { QueuedJobRuntime } from './job-runtime.ts'
 import { runMiddleware } from './middleware-pipeline.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 import type { EventClassRegistry } from '../foundation/serializer.ts'
 
 /** Worker-wide defaults for jobs that do not set their own (`queue:work --tries --backoff --timeout`). */
@@ -338,11 +339,13 @@ export class JobRunner {
    */
   private withListenerMiddleware(name: string, instance: Record<string, unknown>, handle: Handler): Handler {
     const declared = instance.middleware
+    const named = (list: readonly unknown[]) => list.map((step) => (typeof step === 'string' ? this.namedMiddleware(step, name) : step))
+    // A list property is resolved here, before the run: a misnamed step fails the job at once.
+    const fixed = Array.isArray(declared) ? named(declared) : null
     return (event) => {
-      const list: unknown = typeof declared === 'function' ? (declared as (event: unknown) => unknown).call(instance, event) : declared
+      const list: unknown = fixed ?? (typeof declared === 'function' ? (declared as (event: unknown) => unknown).call(instance, event) : declared)
       if (!Array.isArray(list) || list.length === 0) return handle(event)
-      const steps = list.map((step: unknown) => (typeof step === 'string' ? this.namedMiddleware(step, name) : step))
-      return runMiddleware(steps, instance, () => handle(event), `Listener "${name}"`)
+      return runMiddleware(fixed ?? named(list), instance, () => handle(event), `Listener "${name}"`)
     }
   }
 
@@ -351,7 +354,12 @@ export class JobRunner {
     if (runtime?.namedMiddleware === undefined) {
       throw new JobFailedError(`Listener "${listener}" uses the middleware "${spec}", which needs the jobs layer (JobsServiceProvider): is the application booted with the framework's providers?`)
     }
-    return runtime.namedMiddleware(spec, listener)
+    try {
+      return runtime.namedMiddleware(spec, listener)
+    } catch (error) {
+      // A misnamed step is a mistake in the code: no retry will mend it.
+      throw new JobFailedError(errorMessage(error))
+    }
   }
 
   /** A job class's job: the decoded payload is the job; the jobs layer runs it (its middleware, then handle()). */

@@ -141,6 +141,14 @@ class SyncCrm extends ShouldQueue(Listener.for(OrderPlaced)) {
   }
 }
 
+class Misthrottled extends ShouldQueue(Listener.for(OrderPlaced)) {
+  tries = 3
+  middleware = ['throttle:ten']
+  handle(event: OrderPlaced) {
+    runs.push({ job: `Misthrottled${event.n}`, attempt: this.attempts(), at: Date.now() })
+  }
+}
+
 describe.each(cases.map((c) => [c.name, c] as const))('job middleware: %s', (_name, driverCase) => {
   let app: Application
   let env: Record<string, string>
@@ -302,6 +310,16 @@ describe.each(cases.map((c) => [c.name, c] as const))('job middleware: %s', (_na
     }
     const failed = await (await app.make('queue').failedJobs()).all()
     expect(failed.filter((row) => row.payload.includes('SyncCrm'))).toEqual([])
+  })
+
+  it('a listener naming unknown middleware fails at once (no retry), with one line naming the fix', async () => {
+    app.make('events').listen(OrderPlaced, Misthrottled)
+    await app.make('events').dispatch(new OrderPlaced(1))
+    startWorker()
+    const failedRows = async () => (await (await app.make('queue').failedJobs()).all()).filter((row) => row.payload.includes('Misthrottled'))
+    await expect.poll(async () => (await failedRows()).length, { timeout: 10_000, interval: 20 }).toBe(1)
+    expect((await failedRows())[0]!.exception.split('\n')[0]).toContain(`Listener "Misthrottled" names the middleware "throttle:ten", which Herald does not know`)
+    expect(runs).toEqual([])
   })
 })
 
