@@ -66,10 +66,7 @@ export class JobRateLimits {
    */
   async hit(connection: string, key: string, max: number, seconds: number): Promise<CountResult> {
     const share = max >= 200 ? Math.min(MAX_SHARE, Math.floor(max / 100)) : 1
-    if (share === 1) {
-      const taken = await this.take(connection, key, max, seconds, 1)
-      return taken.granted === 0 ? taken.result : { ...taken.result, allowed: true }
-    }
+    if (share === 1) return this.add(connection, key, max, seconds)
     const id = reserveId(connection, key, max, seconds)
     for (;;) {
       let reserve = this.reserves.get(id)
@@ -108,6 +105,12 @@ export class JobRateLimits {
       const denied = await entry.taking
       return denied ?? mine!
     }
+  }
+
+  /** Adds one to the count under `key`, in the store itself (no shares: `peek` must see every count). */
+  async add(connection: string, key: string, max: number, seconds: number): Promise<CountResult> {
+    const taken = await this.take(connection, key, max, seconds, 1)
+    return taken.granted === 0 ? taken.result : { ...taken.result, allowed: true }
   }
 
   /**

@@ -64,7 +64,7 @@ export class ThrottlesExceptions {
     } catch (error) {
       // Outside a queue there is nothing to release the job to: the error stands.
       if (running === null || (this.counts !== null && !this.counts(error))) throw error
-      await store.hit(connection, key, this.maxExceptions, this.decaySeconds)
+      await store.add(connection, key, this.maxExceptions, this.decaySeconds)
       running.release(this.retryAfterMinutes * 60)
       return undefined
     }
