@@ -8,6 +8,7 @@ import { RunningJob } from '../queue/running-job.ts'
 import { afterResponse } from './after-response.ts'
 import { JOB_ENVELOPE, jobNameOf, type Job } from './job.ts'
 import type { JobDispatchTarget } from './pending-dispatch.ts'
+import { namedMiddleware } from './middleware/named-middleware.ts'
 
 /**
  * One step of a job's middleware (Laravel's job middleware): call `next()` to run the rest and
@@ -155,6 +156,11 @@ export class JobDispatcher implements JobDispatchTarget, QueuedJobRuntime {
         this.deps.logger.error(`After ${envelope.displayName} failed: ${errorMessage(stepError)}`)
       }
     }
+  }
+
+  /** @internal A queued listener's middleware given by name (`'throttle:10,1'`). */
+  namedMiddleware(spec: string, listener: string): unknown {
+    return namedMiddleware(spec, listener)
   }
 
   private async starting(job: Job, envelope: JobEnvelope, place: JobPlace): Promise<void> {

@@ -7,6 +7,7 @@ import { JobDispatcher } from './job-dispatcher.ts'
 import { isJobClass, jobNameOf } from './job.ts'
 import { JobLocks, setDefaultJobLocks } from './locks/job-locks.ts'
 import { UniqueJobs } from './unique-jobs.ts'
+import { JobRateLimits, installedRateLimits, useRateLimits } from './middleware/rate-limit-store.ts'
 
 declare module '../foundation/container.ts' {
   interface ContainerBindings {
@@ -14,6 +15,8 @@ declare module '../foundation/container.ts' {
     bus: JobDispatcher
     /** The lock stores of jobs (unique jobs, WithoutOverlapping), by queue connection. */
     'jobs.locks': JobLocks
+    /** The counters of job middleware (RateLimited, ThrottlesExceptions): Redis, the database or memory. */
+    'jobs.limits': JobRateLimits
     /** The job classes found in app/jobs at boot, by name, with their files. */
     'jobs.discovered': ReadonlyArray<{ readonly name: string; readonly file: string; readonly job: Function }>
   }
@@ -34,6 +37,7 @@ export class JobsServiceProvider extends ServiceProvider {
   override register(): void {
     this.app.singleton('bus', () => new JobDispatcher({ queue: () => this.app.make('queue'), logger: this.app.logger }))
     this.app.singleton('jobs.locks', () => new JobLocks({ queue: () => this.app.make('queue'), database: () => this.app.make('db'), logger: () => this.app.logger }))
+    this.app.singleton('jobs.limits', () => new JobRateLimits({ queue: this.app.config.get('queue'), database: () => this.app.make('db') }))
   }
 
   override async boot(): Promise<void> {
@@ -42,6 +46,8 @@ export class JobsServiceProvider extends ServiceProvider {
     const locks = this.app.make('jobs.locks')
     this.uninstall = bus.extend(new UniqueJobs({ queue: () => this.app.make('queue'), locks, logger: () => this.app.logger }))
     setDefaultJobLocks(locks)
+    // Job middleware finds the counters of the application that is running it (the last booted).
+    useRateLimits(this.app.make('jobs.limits'))
     const found: Array<{ name: string; file: string; job: Function }> = []
     if (this.app.config.get('events').discovery) {
       for (const path of sourceFiles(this.app.path(JOBS_PATH))) {
@@ -70,6 +76,11 @@ export class JobsServiceProvider extends ServiceProvider {
       const locks = this.app.make('jobs.locks')
       setDefaultJobLocks(null, locks)
       await locks.close()
+    }
+    if (this.app.resolved('jobs.limits')) {
+      const limits = this.app.make('jobs.limits')
+      if (installedRateLimits() === limits) useRateLimits(null)
+      await limits.close()
     }
   }
 }
