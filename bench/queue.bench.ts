@@ -42,6 +42,13 @@
  *    measurement, consume timed from worker start to the last handle(), alternating per round,
  *    at concurrency 1 and 10; the overhead per job is the time ratio minus one (target <= 15%).
  *
+ * 5. Job classes (BENCH_ONLY=jobs): the same trivial work queued as a ShouldQueue listener of a
+ *    dispatched event and as a job class (`TickJob.dispatch(n)`), on the bullmq connection and
+ *    on the database connection (PostgreSQL), in a booted application in a child process:
+ *    BENCH_CLASS_JOBS pushes (PUSH_WINDOW in flight; push jobs/s), then a Worker timed from its
+ *    start to the last handle(), at concurrency 1 and 10, the order alternating per round.
+ *    Target: a job costs no more than a queued listener (jobs/s within 5%).
+ *
  * Workers use `artisan queue:work`'s defaults (tries 1, timeout 60 s, memory 512 MB) without
  * the per-job output line. The benchmark exits 0 whatever the targets say (1 only when a
  * scenario could not run); targets are reported as MET / NOT MET.
@@ -71,6 +78,7 @@ import { BenchChild, serveParent, withTimeout as timeLimit } from './support/chi
 import { PG, REDIS_URL } from './support/services.ts'
 import { median, percentile } from './support/stats.ts'
 import { rateLimitedContender } from './support/rate-limited-contender.ts'
+import { jobVsListenerContender, type QueuedKind } from './support/job-vs-listener-contender.ts'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -86,7 +94,8 @@ const CONCURRENCIES = [1, 10] as const
 /** A step that has not finished in this time is reported as an error, not waited for. */
 const STEP_TIMEOUT_MS = 180_000
 const RL_JOBS = Number(process.env.BENCH_RL_JOBS ?? 5_000)
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite,ratelimited').split(',').map((name) => name.trim()))
+const CLASS_JOBS = Number(process.env.BENCH_CLASS_JOBS ?? 5_000)
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite,ratelimited,jobs').split(',').map((name) => name.trim()))
 
 /** Everything a run creates is named after it (the children are given the parent's), so no one else's data is touched. */
 const RUN_ID = process.env.HERALD_BENCH_RUN ?? `herald_bench_${process.pid}_${Date.now().toString(36)}`
@@ -216,7 +225,7 @@ const perSecond = (count: number, ms: number): number => (count / ms) * 1000
 // ---------------------------------------------------------------------------------------------
 // Child processes
 
-type Role = 'herald-bullmq' | 'raw-bullmq' | 'db-herald' | 'db-floor' | 'rate-limited'
+type Role = 'herald-bullmq' | 'raw-bullmq' | 'db-herald' | 'db-floor' | 'rate-limited' | 'jobs-bullmq' | 'jobs-database'
 
 /** A step that must finish within STEP_TIMEOUT_MS. */
 function withTimeout<T>(promise: Promise<T>, label: string, ms = STEP_TIMEOUT_MS): Promise<T> {
@@ -835,6 +844,35 @@ async function main(): Promise<void> {
     }
   }
 
+  if (ONLY.has('jobs')) {
+    for (const connection of ['bullmq', 'database'] as const) {
+      try {
+        const child = newChild({ role: connection === 'bullmq' ? 'jobs-bullmq' : 'jobs-database' })
+        try {
+          const samples: Record<QueuedKind, Record<number, Array<Timed & { pushMs: number }>>> = { listener: {}, job: {} }
+          for (let round = 0; round < ROUNDS; round++) {
+            for (const c of CONCURRENCIES) {
+              const kinds = round % 2 === 0 ? (['listener', 'job'] as const) : (['job', 'listener'] as const)
+              for (const kind of kinds) (samples[kind][c] ??= []).push((await child.call('consume', kind, CLASS_JOBS, c)) as Timed & { pushMs: number })
+            }
+          }
+          const label = connection === 'bullmq' ? 'bullmq' : 'database (PostgreSQL)'
+          const pushes = (kind: QueuedKind) => median(CONCURRENCIES.flatMap((c) => samples[kind][c]!.map((t) => perSecond(CLASS_JOBS, t.pushMs))))
+          rows.push(row(`job class push, ${label}`, 'jobs/s', pushes('job'), pushes('listener'), 'queued listener', 'within 5%', pushes('job') >= pushes('listener') * 0.95))
+          for (const c of CONCURRENCIES) {
+            const job = median(samples.job[c]!.map((t) => perSecond(CLASS_JOBS, t.ms)))
+            const listener = median(samples.listener[c]!.map((t) => perSecond(CLASS_JOBS, t.ms)))
+            rows.push(row(`job class consume, ${label} c=${c}`, 'jobs/s', job, listener, 'queued listener', 'within 5%', job >= listener * 0.95))
+          }
+        } finally {
+          await child.close()
+        }
+      } catch (error) {
+        rows.push(errorRow(`job class vs queued listener, ${connection}`, error))
+      }
+    }
+  }
+
   const header = ['scenario', 'Herald', 'baseline', 'ratio', 'target', 'verdict']
   const value = (v: number | null, unit: Row['unit']) => (v === null ? '-' : unit === 'ms' ? `${v.toFixed(2)} ms` : `${fmt(v)}/s`)
   const cells = rows.map((r) =>
@@ -912,6 +950,14 @@ function child(spec: ChildSpec): void {
     serveParent({
       consume: async (kind, count, concurrency) => (await contender).consume(kind as 'plain' | 'limited', Number(count), Number(concurrency)),
       sink: async () => (await contender).sink(),
+      close: async () => (await contender).close(),
+    })
+    return
+  }
+  if (spec.role === 'jobs-bullmq' || spec.role === 'jobs-database') {
+    const contender = jobVsListenerContender(RUN_ID, spec.role === 'jobs-bullmq' ? 'bullmq' : 'database')
+    serveParent({
+      consume: async (kind, count, concurrency) => (await contender).consume(kind as QueuedKind, Number(count), Number(concurrency)),
       close: async () => (await contender).close(),
     })
     return
