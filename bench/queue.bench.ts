@@ -36,6 +36,19 @@
  *    all consumers (100 per process) the 4-process figure timed mostly that compilation (1.2 s
  *    of extra CPU in each process at 10,000 jobs), which a long-running worker pays once.
  *
+ * 4. Job middleware (BENCH_ONLY=ratelimited): a job class with `new RateLimited('bench')` whose limit
+ *    is not hit (counted in Redis per tenant, 4 tenants) against the same job without middleware, on the
+ *    bullmq connection of a booted application in a child process: BENCH_RL_JOBS jobs per
+ *    measurement, consume timed from worker start to the last handle(), alternating per round,
+ *    at concurrency 1 and 10; the overhead per job is the time ratio minus one (target <= 15%).
+ *
+ * 5. Job classes (BENCH_ONLY=jobs): the same trivial work queued as a ShouldQueue listener of a
+ *    dispatched event and as a job class (`TickJob.dispatch(n)`), on the bullmq connection and
+ *    on the database connection (PostgreSQL), in a booted application in a child process:
+ *    BENCH_CLASS_JOBS pushes (PUSH_WINDOW in flight; push jobs/s), then a Worker timed from its
+ *    start to the last handle(), at concurrency 1 and 10, the order alternating per round.
+ *    Target: a job costs no more than a queued listener (jobs/s within 5%).
+ *
  * Workers use `artisan queue:work`'s defaults (tries 1, timeout 60 s, memory 512 MB) without
  * the per-job output line. The benchmark exits 0 whatever the targets say (1 only when a
  * scenario could not run); targets are reported as MET / NOT MET.
@@ -64,6 +77,8 @@ import { Worker, type WorkerOptions } from '../src/queue/worker.ts'
 import { BenchChild, serveParent, withTimeout as timeLimit } from './support/child-rpc.ts'
 import { PG, REDIS_URL } from './support/services.ts'
 import { median, percentile } from './support/stats.ts'
+import { rateLimitedContender } from './support/rate-limited-contender.ts'
+import { jobVsListenerContender, type QueuedKind } from './support/job-vs-listener-contender.ts'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -78,7 +93,9 @@ const PUSH_WINDOW = 100
 const CONCURRENCIES = [1, 10] as const
 /** A step that has not finished in this time is reported as an error, not waited for. */
 const STEP_TIMEOUT_MS = 180_000
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite').split(',').map((name) => name.trim()))
+const RL_JOBS = Number(process.env.BENCH_RL_JOBS ?? 5_000)
+const CLASS_JOBS = Number(process.env.BENCH_CLASS_JOBS ?? 5_000)
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite,ratelimited,jobs').split(',').map((name) => name.trim()))
 
 /** Everything a run creates is named after it (the children are given the parent's), so no one else's data is touched. */
 const RUN_ID = process.env.HERALD_BENCH_RUN ?? `herald_bench_${process.pid}_${Date.now().toString(36)}`
@@ -208,7 +225,7 @@ const perSecond = (count: number, ms: number): number => (count / ms) * 1000
 // ---------------------------------------------------------------------------------------------
 // Child processes
 
-type Role = 'herald-bullmq' | 'raw-bullmq' | 'db-herald' | 'db-floor'
+type Role = 'herald-bullmq' | 'raw-bullmq' | 'db-herald' | 'db-floor' | 'rate-limited' | 'jobs-bullmq' | 'jobs-database'
 
 /** A step that must finish within STEP_TIMEOUT_MS. */
 function withTimeout<T>(promise: Promise<T>, label: string, ms = STEP_TIMEOUT_MS): Promise<T> {
@@ -800,6 +817,62 @@ async function main(): Promise<void> {
     }
   }
 
+  if (ONLY.has('ratelimited')) {
+    try {
+      const child = newChild({ role: 'rate-limited' })
+      try {
+        const samples: Record<'plain' | 'limited', Record<number, Timed[]>> = { plain: {}, limited: {} }
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const c of CONCURRENCIES) {
+            const kinds = round % 2 === 0 ? (['plain', 'limited'] as const) : (['limited', 'plain'] as const)
+            for (const kind of kinds) ((samples[kind][c] ??= [])).push((await child.call('consume', kind, RL_JOBS, c)) as Timed)
+          }
+        }
+        for (const c of CONCURRENCIES) {
+          const limited = median(samples.limited[c]!.map((t) => perSecond(RL_JOBS, t.ms)))
+          const plain = median(samples.plain[c]!.map((t) => perSecond(RL_JOBS, t.ms)))
+          // Time per job: plain / limited throughput; at most 1.15 is an overhead of at most 15%.
+          rows.push(row(`RateLimited job (limit not hit), bullmq c=${c}`, 'jobs/s', limited, plain, 'same job, no middleware', 'overhead <= 15%', plain / limited <= 1.15))
+          const cpu = (kind: 'plain' | 'limited') => median(samples[kind][c]!.map((t) => (t.cpuMs * 1000) / RL_JOBS))
+          cpuNotes.push(`RateLimited c=${c}: overhead ${((plain / limited - 1) * 100).toFixed(1)}% per job; CPU ${Math.round(cpu('limited'))} µs vs ${Math.round(cpu('plain'))} µs without middleware`)
+        }
+      } finally {
+        await child.close()
+      }
+    } catch (error) {
+      rows.push(errorRow('RateLimited job', error))
+    }
+  }
+
+  if (ONLY.has('jobs')) {
+    for (const connection of ['bullmq', 'database'] as const) {
+      try {
+        const child = newChild({ role: connection === 'bullmq' ? 'jobs-bullmq' : 'jobs-database' })
+        try {
+          const samples: Record<QueuedKind, Record<number, Array<Timed & { pushMs: number }>>> = { listener: {}, job: {} }
+          for (let round = 0; round < ROUNDS; round++) {
+            for (const c of CONCURRENCIES) {
+              const kinds = round % 2 === 0 ? (['listener', 'job'] as const) : (['job', 'listener'] as const)
+              for (const kind of kinds) (samples[kind][c] ??= []).push((await child.call('consume', kind, CLASS_JOBS, c)) as Timed & { pushMs: number })
+            }
+          }
+          const label = connection === 'bullmq' ? 'bullmq' : 'database (PostgreSQL)'
+          const pushes = (kind: QueuedKind) => median(CONCURRENCIES.flatMap((c) => samples[kind][c]!.map((t) => perSecond(CLASS_JOBS, t.pushMs))))
+          rows.push(row(`job class push, ${label}`, 'jobs/s', pushes('job'), pushes('listener'), 'queued listener', 'within 5%', pushes('job') >= pushes('listener') * 0.95))
+          for (const c of CONCURRENCIES) {
+            const job = median(samples.job[c]!.map((t) => perSecond(CLASS_JOBS, t.ms)))
+            const listener = median(samples.listener[c]!.map((t) => perSecond(CLASS_JOBS, t.ms)))
+            rows.push(row(`job class consume, ${label} c=${c}`, 'jobs/s', job, listener, 'queued listener', 'within 5%', job >= listener * 0.95))
+          }
+        } finally {
+          await child.close()
+        }
+      } catch (error) {
+        rows.push(errorRow(`job class vs queued listener, ${connection}`, error))
+      }
+    }
+  }
+
   const header = ['scenario', 'Herald', 'baseline', 'ratio', 'target', 'verdict']
   const value = (v: number | null, unit: Row['unit']) => (v === null ? '-' : unit === 'ms' ? `${v.toFixed(2)} ms` : `${fmt(v)}/s`)
   const cells = rows.map((r) =>
@@ -868,6 +941,24 @@ function child(spec: ChildSpec): void {
       check: () => contender.check(),
       sink: () => contender.sink(),
       close: () => contender.close(),
+    })
+    return
+  }
+  if (spec.role === 'rate-limited') {
+    // Served at once (a request must not arrive before the listener); the app boots on first use.
+    const contender = rateLimitedContender(RUN_ID)
+    serveParent({
+      consume: async (kind, count, concurrency) => (await contender).consume(kind as 'plain' | 'limited', Number(count), Number(concurrency)),
+      sink: async () => (await contender).sink(),
+      close: async () => (await contender).close(),
+    })
+    return
+  }
+  if (spec.role === 'jobs-bullmq' || spec.role === 'jobs-database') {
+    const contender = jobVsListenerContender(RUN_ID, spec.role === 'jobs-bullmq' ? 'bullmq' : 'database')
+    serveParent({
+      consume: async (kind, count, concurrency) => (await contender).consume(kind as QueuedKind, Number(count), Number(concurrency)),
+      close: async () => (await contender).close(),
     })
     return
   }

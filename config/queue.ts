@@ -1,4 +1,4 @@
-import { defineConfig } from 'herald'
+import { defaultLimiterConfig, defineConfig } from 'herald'
 
 export default defineConfig((env) => ({
   // Where queued listeners go: database (the embedded default), bullmq (Redis) or sync.
@@ -33,4 +33,8 @@ export default defineConfig((env) => ({
   },
   // Failed jobs of every connection go to this table of the default database.
   failed: { table: 'failed_jobs' },
+  // Where RateLimited / ThrottlesExceptions keep their counts, shared by every worker: QUEUE_LIMITER
+  // redis, database or memory (one process only). Unset: by the job's connection (a bullmq job
+  // counts in its Redis, any other in the database, in QUEUE_LIMITER_TABLE).
+  limiter: defaultLimiterConfig(env),
 }))

@@ -6,11 +6,13 @@ export { Env, type EnvSource } from './foundation/env.ts'
 export {
   defineConfig,
   defaultHttpConfig,
+  defaultLimiterConfig,
   ConfigRepository,
   type AppConfig,
   type HttpConfig,
   type DatabaseConfig,
   type QueueConfig,
+  type QueueLimiterConfig,
   type HeraldConfig,
   type ConfigFactory,
 } from './foundation/config.ts'
@@ -86,6 +88,12 @@ export { Batch, PendingBatch, type BatchDescription } from './jobs/batch.ts'
 export { BusFake, restoreAllBusFakes, type BusRecord, type ChainDescription, type FakeBatch, type JobMatcher } from './jobs/bus-fake.ts'
 export type { JobFailure } from './jobs/job-codec.ts'
 export { JobWorkflows } from './jobs/job-workflows.ts'
+export { ShouldBeUnique, ShouldBeUniqueUntilProcessing, isShouldBeUnique, isShouldBeUniqueUntilProcessing, type UniqueJobOptions } from './jobs/unique.ts'
+export { WithoutOverlapping } from './jobs/middleware/without-overlapping.ts'
+export { JobLocks, type LockPlace } from './jobs/locks/job-locks.ts'
+export { MemoryLockStore, type LockStore } from './jobs/locks/lock-store.ts'
+export { DatabaseLockStore } from './jobs/locks/database-lock-store.ts'
+export { Limit, RateLimiter, RateLimited, ThrottlesExceptions, Skip } from './jobs/middleware/index.ts'
 export { DB } from './support/facades/db.ts'
 export { DatabaseManager } from './database/database-manager.ts'
 export { QueueManager, type PushedJob } from './queue/queue-manager.ts'

@@ -152,6 +152,18 @@ export const commands: readonly CommandDefinition[] = [
     load: () => import('./commands/make-subscriber.ts'),
   },
   {
+    name: 'make:job',
+    description: 'Create a job class in app/jobs, registered at boot',
+    arguments: [{ name: 'name', description: 'The job class, e.g. ProcessPodcast or Media/ProcessPodcast', required: true }],
+    options: [
+      { flags: '--sync', description: 'A job that is never queued: run it with dispatchSync' },
+      { flags: '--test', description: 'Also create its test' },
+      { flags: '--force', description: 'Overwrite existing files' },
+    ],
+    boots: false,
+    load: () => import('./commands/make-job.ts'),
+  },
+  {
     name: 'make:test',
     description: 'Create a test: a feature test that boots the app, or with --unit a unit test',
     arguments: [{ name: 'name', description: 'The test, e.g. OrderFlow (tests/feature/order-flow.test.ts)', required: true }],
@@ -190,6 +202,19 @@ export const commands: readonly CommandDefinition[] = [
     ],
     boots: true,
     load: () => import('./commands/queue-work.ts'),
+  },
+  {
+    name: 'queue:restart',
+    description: 'Tell every queue:work (and serve\'s worker) to exit after the jobs in hand, for deploys',
+    boots: true,
+    load: () => import('./commands/queue-restart.ts'),
+  },
+  {
+    name: 'queue:jobs',
+    description: 'List the job classes of app/jobs with their file and queue options',
+    options: [{ flags: '--json', description: 'Output JSON' }],
+    boots: true,
+    load: () => import('./commands/queue-jobs.ts'),
   },
   {
     name: 'queue:failed',
@@ -232,6 +257,13 @@ export const commands: readonly CommandDefinition[] = [
     options: [{ flags: '--hours <n>', description: 'Only those that failed more than this many hours ago' }],
     boots: true,
     load: () => import('./commands/queue-flush.ts'),
+  },
+  {
+    name: 'queue:prune-failed',
+    description: 'Delete the failed jobs older than some hours (default 24)',
+    options: [{ flags: '--hours <n>', description: 'Keep the jobs that failed in the last this many hours (default 24)' }],
+    boots: true,
+    load: () => import('./commands/queue-prune-failed.ts'),
   },
   {
     name: 'queue:clear',

@@ -102,11 +102,32 @@ export type QueueConnectionConfig =
       priorities?: boolean
     }
 
+/**
+ * Where job middleware keeps its counts (`RateLimited`, `ThrottlesExceptions`), shared by every
+ * worker that uses the same store. Without `store`, a job's connection decides: a bullmq
+ * connection counts in its Redis (under its prefix), any other (database, sync, dispatchSync)
+ * in the database (the database connection's own, else the default one).
+ */
+export interface QueueLimiterConfig {
+  /** redis, database or memory (this process only: one worker, or tests). Unset: by connection. */
+  store?: 'redis' | 'database' | 'memory'
+  /** The redis store's server (default: REDIS_URL). */
+  url?: string
+  /** The redis store's key prefix (default 'herald'). */
+  prefix?: string
+  /** The database store's connection (default: the default connection). */
+  database?: string
+  /** The database store's table, created on first use (default 'rate_limits'). */
+  table?: string
+}
+
 /** config/queue.ts */
 export interface QueueConfig {
   default: string
   connections: Record<string, QueueConnectionConfig>
   failed: { database?: string; table: string }
+  /** Job middleware's counts (rate limits, exception throttles). */
+  limiter?: QueueLimiterConfig
 }
 
 /** One connection in config/broadcasting.ts. */
@@ -222,6 +243,17 @@ export function isConfigFactory(value: unknown): value is ConfigFactory<unknown>
   return typeof value === 'object' && value !== null && typeof (value as ConfigFactory<unknown>).configFactory === 'function'
 }
 
+/** QUEUE_LIMITER (redis, database or memory; unset: by the job's connection) and its store's settings. */
+export function defaultLimiterConfig(env: Env): QueueLimiterConfig {
+  const store = env.get('QUEUE_LIMITER')
+  return {
+    ...(store === undefined || store === '' ? {} : { store: env.oneOf('QUEUE_LIMITER', ['redis', 'database', 'memory'], 'database') }),
+    url: env.string('REDIS_URL', 'redis://127.0.0.1:6379'),
+    prefix: env.string('QUEUE_PREFIX', 'herald'),
+    table: env.string('QUEUE_LIMITER_TABLE', 'rate_limits'),
+  }
+}
+
 /** The framework's defaults, used for any file the application does not have. */
 export function defaultConfig(env: Env): HeraldConfig {
   return {
@@ -273,6 +305,7 @@ export function defaultConfig(env: Env): HeraldConfig {
         },
       },
       failed: { table: 'failed_jobs' },
+      limiter: defaultLimiterConfig(env),
     },
     broadcasting: {
       default: env.string('BROADCAST_CONNECTION', 'socketio'),

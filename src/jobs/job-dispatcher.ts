@@ -8,6 +8,7 @@ import { RunningJob } from '../queue/running-job.ts'
 import { afterResponse } from './after-response.ts'
 import { JOB_ENVELOPE, jobNameOf, type Job } from './job.ts'
 import type { JobDispatchTarget } from './pending-dispatch.ts'
+import { namedMiddleware } from './middleware/named-middleware.ts'
 
 /**
  * One step of a job's middleware (Laravel's job middleware): call `next()` to run the rest and
@@ -26,6 +27,8 @@ export type JobMiddleware<J extends object = Job> = ((job: J, next: () => Promis
 export interface JobExtension {
   /** Before the job is pushed: false drops it (a unique job already queued). May set its fields in `bus`. */
   pushing?(job: Job, bus: Record<string, unknown>, where: JobPushOptions): boolean | Promise<boolean>
+  /** The push failed after every `pushing` step agreed (the queue down, the job not serializable): undo what `pushing` took. */
+  pushFailed?(job: Job, bus: Record<string, unknown>, error: unknown): void | Promise<void>
   /** On a worker, before the job's middleware and handle(). */
   starting?(job: Job, envelope: JobEnvelope, place: JobPlace): void | Promise<void>
   /** After it succeeded, before it is acknowledged; a rejection makes it run again. */
@@ -64,7 +67,18 @@ export class JobDispatcher implements JobDispatchTarget, QueuedJobRuntime {
     for (const extension of this.extensions) {
       if (extension.pushing !== undefined && !(await extension.pushing(job, bus, where))) return ''
     }
-    return this.deps.queue().pushJob(job, jobNameOf(job.constructor), where, Object.keys(bus).length === 0 ? undefined : { bus })
+    try {
+      return await this.deps.queue().pushJob(job, jobNameOf(job.constructor), where, Object.keys(bus).length === 0 ? undefined : { bus })
+    } catch (error) {
+      for (const extension of this.extensions) {
+        try {
+          await extension.pushFailed?.(job, bus, error)
+        } catch (undoError) {
+          this.deps.logger.error(`After dispatching ${jobNameOf(job.constructor)} failed: ${errorMessage(undoError)}`)
+        }
+      }
+      throw error
+    }
   }
 
   /**
@@ -142,6 +156,11 @@ export class JobDispatcher implements JobDispatchTarget, QueuedJobRuntime {
         this.deps.logger.error(`After ${envelope.displayName} failed: ${errorMessage(stepError)}`)
       }
     }
+  }
+
+  /** @internal A queued listener's middleware given by name (`'throttle:10,1'`). */
+  namedMiddleware(spec: string, listener: string): unknown {
+    return namedMiddleware(spec, listener)
   }
 
   private async starting(job: Job, envelope: JobEnvelope, place: JobPlace): Promise<void> {

@@ -6,6 +6,9 @@ import { errorMessage } from '../foundation/error-message.ts'
 import { JobDispatcher } from './job-dispatcher.ts'
 import { isJobClass, jobNameOf } from './job.ts'
 import { JobWorkflows } from './job-workflows.ts'
+import { JobLocks, setDefaultJobLocks } from './locks/job-locks.ts'
+import { UniqueJobs } from './unique-jobs.ts'
+import { JobRateLimits, installedRateLimits, useRateLimits } from './middleware/rate-limit-store.ts'
 
 declare module '../foundation/container.ts' {
   interface ContainerBindings {
@@ -13,6 +16,10 @@ declare module '../foundation/container.ts' {
     bus: JobDispatcher
     /** Chains, batches and Bus.fake(), installed on `bus` as its extensions. */
     'bus.workflows': JobWorkflows
+    /** The lock stores of jobs (unique jobs, WithoutOverlapping), by queue connection. */
+    'jobs.locks': JobLocks
+    /** The counters of job middleware (RateLimited, ThrottlesExceptions): Redis, the database or memory. */
+    'jobs.limits': JobRateLimits
     /** The job classes found in app/jobs at boot, by name, with their files. */
     'jobs.discovered': ReadonlyArray<{ readonly name: string; readonly file: string; readonly job: Function }>
   }
@@ -29,6 +36,7 @@ export const JOBS_PATH = 'app/jobs'
  */
 export class JobsServiceProvider extends ServiceProvider {
   private removeWorkflows: (() => void) | null = null
+  private uninstall: (() => void) | null = null
 
   override register(): void {
     this.app.singleton('bus', () => new JobDispatcher({ queue: () => this.app.make('queue'), logger: this.app.logger }))
@@ -43,12 +51,19 @@ export class JobsServiceProvider extends ServiceProvider {
           batchDatabase: this.app.config.get('queue').failed.database ?? null,
         }),
     )
+    this.app.singleton('jobs.locks', () => new JobLocks({ queue: () => this.app.make('queue'), database: () => this.app.make('db'), logger: () => this.app.logger }))
+    this.app.singleton('jobs.limits', () => new JobRateLimits({ queue: this.app.config.get('queue'), database: () => this.app.make('db') }))
   }
 
   override async boot(): Promise<void> {
     const bus = this.app.make('bus')
     this.removeWorkflows = this.app.make('bus.workflows').install(bus)
     this.app.make('queue').useJobs(bus)
+    const locks = this.app.make('jobs.locks')
+    this.uninstall = bus.extend(new UniqueJobs({ queue: () => this.app.make('queue'), locks, logger: () => this.app.logger }))
+    setDefaultJobLocks(locks)
+    // Job middleware finds the counters of the application that is running it (the last booted).
+    useRateLimits(this.app.make('jobs.limits'))
     const found: Array<{ name: string; file: string; job: Function }> = []
     if (this.app.config.get('events').discovery) {
       for (const path of sourceFiles(this.app.path(JOBS_PATH))) {
@@ -69,9 +84,21 @@ export class JobsServiceProvider extends ServiceProvider {
     this.app.instance('jobs.discovered', found)
   }
 
-  override shutdown(): void {
+  override async shutdown(): Promise<void> {
     this.removeWorkflows?.()
     this.removeWorkflows = null
     if (this.app.resolved('queue')) this.app.make('queue').useJobs(null)
+    this.uninstall?.()
+    this.uninstall = null
+    if (this.app.resolved('jobs.locks')) {
+      const locks = this.app.make('jobs.locks')
+      setDefaultJobLocks(null, locks)
+      await locks.close()
+    }
+    if (this.app.resolved('jobs.limits')) {
+      const limits = this.app.make('jobs.limits')
+      if (installedRateLimits() === limits) useRateLimits(null)
+      await limits.close()
+    }
   }
 }

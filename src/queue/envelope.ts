@@ -32,6 +32,12 @@ export interface JobEnvelope {
   readonly attempts: number
   /** Exceptions thrown so far (for maxExceptions; a release is an attempt, not an exception). */
   readonly exceptions: number
+  /**
+   * Deliveries that were not attempts: releases made with `RunningJob.releaseUncounted()` (a
+   * rate-limited job put back without running). Drivers count every delivery; the runner takes
+   * these off, so such a release never uses up a try. Absent: 0.
+   */
+  readonly uncounted?: number
   readonly maxTries: number | null
   readonly maxExceptions: number | null
   /** Seconds to wait before each retry; the last one repeats. */
@@ -149,6 +155,7 @@ function checkEnvelope(envelope: Partial<Record<keyof JobEnvelope, unknown>>): v
   if (envelope.displayName !== undefined && typeof envelope.displayName !== 'string') bad('displayName', envelope.displayName, 'a string')
   if (envelope.attempts !== undefined && !isCount(envelope.attempts)) bad('attempts', envelope.attempts, 'a whole number of 0 or more')
   if (envelope.exceptions !== undefined && !isCount(envelope.exceptions)) bad('exceptions', envelope.exceptions, 'a whole number of 0 or more')
+  if (envelope.uncounted !== undefined && !isCount(envelope.uncounted)) bad('uncounted', envelope.uncounted, 'a whole number of 0 or more')
   if (envelope.maxTries != null && !isCount(envelope.maxTries)) bad('maxTries', envelope.maxTries, 'a whole number of 0 or more, or null')
   if (envelope.maxExceptions != null && !isCount(envelope.maxExceptions)) bad('maxExceptions', envelope.maxExceptions, 'a whole number of 0 or more, or null')
   if (envelope.backoff != null && !isSecondsList(envelope.backoff)) {

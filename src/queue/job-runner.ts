@@ -10,6 +10,8 @@ import type { FailedJobStore } from './failed-job-store.ts'
 import { PayloadDecodeError } from '../foundation/payload-decode-error.ts'
 import { RunningJob, type QueuedEventJob } from './running-job.ts'
 import type { QueuedJobRuntime } from './job-runtime.ts'
+import { runMiddleware } from './middleware-pipeline.ts'
+import { errorMessage } from '../foundation/error-message.ts'
 import type { EventClassRegistry } from '../foundation/serializer.ts'
 
 /** Worker-wide defaults for jobs that do not set their own (`queue:work --tries --backoff --timeout`). */
@@ -111,11 +113,15 @@ export class JobRunner {
     let handler: Handler
     let failedHook: ((event: unknown, error: unknown) => unknown) | null = null
     let instance: Record<symbol, unknown> | null = null
-    const attempt = Math.max(job.attempts, 1)
-    const state = new RunningJob(attempt, shutdown, this.context.connection, job.queue)
+    let attempt = Math.max(job.attempts, 1)
+    let state: RunningJob
     let parsed: JobEnvelope | null = null
     try {
       envelope = parsed = parseEnvelope(job.payload)
+      // The driver counted every delivery; releases that were not attempts (a rate limit's) come off.
+      const uncounted = envelope.uncounted
+      if (uncounted !== undefined && uncounted > 0) attempt = Math.max(attempt - uncounted, 1)
+      state = new RunningJob(attempt, shutdown, this.context.connection, job.queue)
       event = decodePayload(envelope, this.context.registry)
       ;({ handler, failedHook, instance } = this.resolveHandler(envelope, state, job.queue, event))
     } catch (error) {
@@ -156,7 +162,9 @@ export class JobRunner {
 
     if (state.failed !== null) return this.fail(job, envelope, event, failedHook, state.failed.error)
     if (thrown === null) {
-      if (state.released !== null) return this.release(envelope, attempt, envelope.exceptions, state.released)
+      if (state.released !== null) {
+        return state.releaseCounts ? this.release(envelope, attempt, envelope.exceptions, state.released) : this.releaseUncounted(envelope, attempt, state.released)
+      }
       if (envelope.job === 'job') return this.succeeded(job, envelope, event as object, attempt)
       return { kind: 'done' }
     }
@@ -235,6 +243,12 @@ export class JobRunner {
     return { kind: 'release', delay, payload: JSON.stringify({ ...envelope, attempts: attempt, exceptions }) }
   }
 
+  /** A release that is not an attempt: the next delivery runs as this same attempt number. */
+  private releaseUncounted(envelope: JobEnvelope, attempt: number, delay: number): JobOutcome {
+    const uncounted = (envelope.uncounted ?? 0) + 1
+    return { kind: 'release', delay, payload: JSON.stringify({ ...envelope, attempts: attempt - 1, uncounted }) }
+  }
+
   private async fail(
     job: DeliveredJob,
     envelope: JobEnvelope | null,
@@ -309,10 +323,42 @@ export class JobRunner {
     const method = instance[found.method]
     if (typeof method !== 'function') throw new JobFailedError(`Listener "${name}" has no ${found.method}() method.`)
     const failed = instance.failed
+    const handle = (method as Handler).bind(instance)
     return {
-      handler: (method as Handler).bind(instance),
+      handler: instance.middleware === undefined ? handle : this.withListenerMiddleware(name!, instance, handle),
       failedHook: typeof failed === 'function' ? (failed as (e: unknown, r: unknown) => unknown).bind(instance) : null,
       instance: instance as Record<symbol, unknown>,
+    }
+  }
+
+  /**
+   * A queued listener's handler inside its `middleware(event)` (a method, or a list as a
+   * property): the same steps as a job's (`(listener, next) => …` or `{ handle(listener, next) }`),
+   * run outermost first with the listener instance as the job; a string (`'throttle:10,1'`) is
+   * made into a step by the jobs layer. Not calling next() skips the listener.
+   */
+  private withListenerMiddleware(name: string, instance: Record<string, unknown>, handle: Handler): Handler {
+    const declared = instance.middleware
+    const named = (list: readonly unknown[]) => list.map((step) => (typeof step === 'string' ? this.namedMiddleware(step, name) : step))
+    // A list property is resolved here, before the run: a misnamed step fails the job at once.
+    const fixed = Array.isArray(declared) ? named(declared) : null
+    return (event) => {
+      const list: unknown = fixed ?? (typeof declared === 'function' ? (declared as (event: unknown) => unknown).call(instance, event) : declared)
+      if (!Array.isArray(list) || list.length === 0) return handle(event)
+      return runMiddleware(fixed ?? named(list), instance, () => handle(event), `Listener "${name}"`)
+    }
+  }
+
+  private namedMiddleware(spec: string, listener: string): unknown {
+    const runtime = this.context.jobs?.() ?? null
+    if (runtime?.namedMiddleware === undefined) {
+      throw new JobFailedError(`Listener "${listener}" uses the middleware "${spec}", which needs the jobs layer (JobsServiceProvider): is the application booted with the framework's providers?`)
+    }
+    try {
+      return runtime.namedMiddleware(spec, listener)
+    } catch (error) {
+      // A misnamed step is a mistake in the code: no retry will mend it.
+      throw new JobFailedError(errorMessage(error))
     }
   }
 

@@ -26,4 +26,9 @@ export interface QueuedJobRuntime {
    * throws is logged, never the worker's.
    */
   failed(job: object | null, envelope: JobEnvelope, error: unknown, place: JobPlace): Promise<void>
+  /**
+   * A step of a queued listener's `middleware` given by name (`'throttle:10,1'`: 10 per minute
+   * for that listener); throws, naming the mistake, for a name it does not know.
+   */
+  namedMiddleware?(spec: string, listener: string): unknown
 }

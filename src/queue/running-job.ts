@@ -25,6 +25,11 @@ export interface QueuedEventJob {
  */
 export class RunningJob implements JobContext, QueuedEventJob {
   released: number | null = null
+  /**
+   * False when the release is not an attempt (`releaseUncounted`): the next delivery has the
+   * same attempts() number, and `tries` is not used up.
+   */
+  releaseCounts = true
   failed: { error: unknown } | null = null
   /** What the listeners run in a queued event's job threw, and their failed() hooks; null while none has. */
   listenerFailures: Array<{ readonly error: unknown; readonly failed: (() => unknown) | null }> | null = null
@@ -66,6 +71,16 @@ export class RunningJob implements JobContext, QueuedEventJob {
 
   release(delay: number): void {
     this.released = Math.max(0, delay)
+    this.releaseCounts = true
+  }
+
+  /**
+   * Puts the job back without counting this attempt against its `tries` (Laravel's rate-limited
+   * release): for middleware that did not let the job run, such as `RateLimited`.
+   */
+  releaseUncounted(delay: number): void {
+    this.released = Math.max(0, delay)
+    this.releaseCounts = false
   }
 
   fail(error: unknown): void {

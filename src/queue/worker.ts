@@ -4,6 +4,7 @@ import type { JobReport, JobStarting } from './job-hooks.ts'
 import type { JobDefaults } from './job-runner.ts'
 import type { QueueManager } from './queue-manager.ts'
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './reconnect.ts'
+import type { RestartSignal } from './restart-signal.ts'
 import { errorMessage } from '../foundation/error-message.ts'
 
 export interface WorkerOptions {
@@ -28,13 +29,23 @@ export interface WorkerOptions {
   readonly reconnect?: ReconnectPolicy
   /** One warning line (a lost connection, a reclaimed job), for the worker's output. */
   readonly onWarning?: (message: string) => void
+  /**
+   * `artisan queue:restart`'s signal: read at start, then every `restartCheck` seconds; once it
+   * changes, the worker stops after its jobs in hand with reason 'restart'.
+   */
+  readonly restart?: RestartSignal
+  /** Seconds between two reads of `restart` (default 3). */
+  readonly restartCheck?: number
 }
+
+/** Seconds between two reads of the restart signal: one cheap query per worker, whatever its throughput. */
+export const DEFAULT_RESTART_CHECK = 3
 
 export interface WorkerSummary {
   readonly processed: number
   readonly failed: number
   readonly released: number
-  /** Why it stopped: signal, empty, max-jobs, max-time, memory. */
+  /** Why it stopped: signal, empty, max-jobs, max-time, memory, restart. */
   readonly reason: string
 }
 
@@ -77,6 +88,7 @@ export class Worker {
     const driver = await this.manager.connection(this.options.connection)
     const runner = this.manager.runner(this.options.connection, this.options.defaults)
     const timer = this.options.maxTime > 0 ? setTimeout(() => void this.stop('max-time'), this.options.maxTime * 1000) : undefined
+    const unwatch = this.options.restart === undefined ? null : this.watchRestart(this.options.restart)
     try {
       await driver.consume({
         queues: this.options.queues,
@@ -90,9 +102,46 @@ export class Worker {
       })
     } finally {
       clearTimeout(timer)
+      unwatch?.()
     }
     if (!this.controller.signal.aborted) this.reason = 'empty'
     return { processed: this.processed, failed: this.failed, released: this.released, reason: this.reason }
+  }
+
+  /**
+   * Reads the restart signal at once (the baseline, without holding up the first job), then on
+   * a timer; a value other than the baseline stops the worker ('restart'). A read that fails is
+   * one warning per outage and the worker goes on: a database that is down cannot have been
+   * told to restart. Returns what ends the watch: it does not wait for a read in flight (one
+   * stuck on a dead database must not hold up a SIGTERM); that read's outcome is ignored.
+   */
+  private watchRestart(signal: RestartSignal): () => void {
+    let baseline: number | null | undefined
+    let failing = false
+    let reading: Promise<void> | null = null
+    let closed = false
+    const read = async () => {
+      try {
+        const value = await signal.lastRestart()
+        failing = false
+        if (closed) return
+        if (baseline === undefined) baseline = value
+        else if (value !== baseline) void this.stop('restart')
+      } catch (error) {
+        if (!failing && !closed) this.options.onWarning?.(`Cannot read the queue:restart signal (${errorMessage(error)}); still working, trying again.`)
+        failing = true
+      }
+    }
+    const check = () => {
+      if (reading === null && !closed && !this.controller.signal.aborted) reading = read().finally(() => (reading = null))
+    }
+    check()
+    const interval = setInterval(check, (this.options.restartCheck ?? DEFAULT_RESTART_CHECK) * 1000)
+    interval.unref()
+    return () => {
+      closed = true
+      clearInterval(interval)
+    }
   }
 
   private async process(job: DeliveredJob, run: (job: DeliveredJob) => Promise<JobOutcome>): Promise<JobOutcome> {

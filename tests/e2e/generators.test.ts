@@ -320,6 +320,9 @@ describe('stubs', () => {
     'test.event',
     'test.listener',
     'test.subscriber',
+    'job',
+    'job.sync',
+    'test.job',
   ]
   const stub = (name: string) => join(copy.root, 'stubs', `${name}.stub`)
   const framework = (name: string) => readFileSync(join(copy.root, 'src/console/stubs', `${name}.stub`), 'utf8')

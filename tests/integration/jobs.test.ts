@@ -5,7 +5,7 @@
  * dispatchAfterResponse / afterCommit / an un-awaited dispatch behave as Laravel's.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { Bus, Job, Migrator, Queue, bootApplication, type Application, type JobMiddleware, type Knex, type QueueDriver } from 'herald'
+import { Bus, Job, Migrator, Queue, ShouldBeUnique, bootApplication, type Application, type JobMiddleware, type Knex, type QueueDriver } from 'herald'
 import { createHttpKernel } from '../../src/http/http-kernel.ts'
 import { freshDatabase, type FreshDatabase } from '../support/fresh-database.ts'
 import { projectRoot } from '../support/project-copy.ts'
@@ -96,6 +96,17 @@ class Plain extends Job {
   handle() {
     runs.push({ job: 'Plain', attempt: this.attempts(), detail: this.n })
   }
+}
+
+class IndexProduct extends ShouldBeUnique(Job) {
+  loop: unknown = null
+  constructor(readonly productId: number) {
+    super()
+  }
+  uniqueId() {
+    return this.productId
+  }
+  handle() {}
 }
 
 describe('jobs on the SQLite database queue', () => {
@@ -290,5 +301,16 @@ describe('jobs on the SQLite database queue', () => {
     runs.length = 0
     Plain.dispatchAfterResponse(22)
     await vi.waitFor(() => expect(runs).toEqual([{ job: 'Plain', attempt: 1, detail: 22 }]), { timeout: 5_000, interval: 10 })
+  })
+
+  it('a unique job whose push failed leaves no lock behind: the next dispatch is queued', async () => {
+    const broken = new IndexProduct(3)
+    broken.loop = { back: broken }
+    await expect(Bus.dispatch(broken)).rejects.toThrow('nested deeper')
+    const id = await IndexProduct.dispatch(3)
+    expect(id).not.toBe('')
+    expect(await IndexProduct.dispatch(3)).toBe('')
+    expect(await driver.size('default')).toBe(1)
+    await knex('cache_locks').delete()
   })
 })

@@ -23,7 +23,9 @@ const PROJECT = [
   '2026_12_04_000002_add_event_version_to_stored_events_table',
   '2026_12_04_000003_create_stored_events_snapshots_table',
   '2026_12_04_000004_create_event_bus_outbox_table',
-  '2026_12_04_000005_create_job_batches_table',
+  '2026_12_04_000030_create_cache_locks_table',
+  '2026_12_04_000031_create_queue_signals_table',
+  '2026_12_04_000032_create_job_batches_table',
 ]
 /** One output line per project migration, as a regex source. */
 const eachLine = (line: (name: string) => string, names: readonly string[] = PROJECT) => names.map(line).join('')

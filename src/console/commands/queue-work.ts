@@ -2,6 +2,7 @@ import { UserError } from '../../foundation/errors.ts'
 import { Worker } from '../../queue/worker.ts'
 import type { JobReport } from '../../queue/job-hooks.ts'
 import { DEFAULT_RECONNECT_POLICY } from '../../queue/reconnect.ts'
+import { queueRestartSignal } from '../../queue/restart-signal.ts'
 import type { CommandHandler } from '../command.ts'
 import type { Output } from '../output.ts'
 
@@ -28,7 +29,8 @@ function line(report: JobReport, output: Output): string {
 
 /**
  * `artisan queue:work [connection]`: runs queued jobs until stopped. SIGTERM or SIGINT stops
- * taking jobs, lets those in hand finish, and exits 0.
+ * taking jobs, lets those in hand finish, and exits 0; so does `artisan queue:restart`, run
+ * anywhere (the worker polls its signal in the database), for deploys.
  */
 const queueWork: CommandHandler = async ({ app, args, options, output }) => {
   if (!app) throw new Error('queue:work needs the booted application')
@@ -59,6 +61,7 @@ const queueWork: CommandHandler = async ({ app, args, options, output }) => {
     onJob: (report) => (json ? output.line(JSON.stringify(report)) : output.line(line(report, output))),
     reconnect: { ...DEFAULT_RECONNECT_POLICY, maxDisconnected: number(options, 'maxDisconnected', DEFAULT_RECONNECT_POLICY.maxDisconnected) },
     onWarning: (message) => (json ? output.line(JSON.stringify({ warning: message })) : output.error(`  Warning: ${message}`)),
+    restart: queueRestartSignal(app),
   })
   const stop = () => void worker.stop('signal')
   process.once('SIGTERM', stop)
@@ -67,6 +70,7 @@ const queueWork: CommandHandler = async ({ app, args, options, output }) => {
   try {
     const summary = await worker.run()
     if (json) output.line(JSON.stringify({ stopped: summary }))
+    else if (summary.reason === 'restart') output.line(`  Restarting: queue:restart was run, so this worker stops after its jobs in hand (${summary.processed} job(s), ${summary.failed} failed, ${summary.released} released); let your process manager start it again.`)
     else output.line(`  Stopped (${summary.reason}): ${summary.processed} job(s), ${summary.failed} failed, ${summary.released} released.`)
   } finally {
     process.off('SIGTERM', stop)

@@ -2,13 +2,15 @@ import { createMigrator } from '../../database/migrator.ts'
 import { signingKey } from '../../foundation/app-key.ts'
 import { UserError } from '../../foundation/errors.ts'
 import { createApplicationHttpKernel } from '../../http/http-kernel.ts'
-import { Worker } from '../../queue/worker.ts'
+import { queueRestartSignal } from '../../queue/restart-signal.ts'
+import { Worker, type WorkerSummary } from '../../queue/worker.ts'
 import type { CommandHandler } from '../command.ts'
 
 /**
  * `artisan serve` (what `npm start` runs): migrates the database, then serves express and the
  * socket.io server on one port, with a queue worker for the default connection in the same
- * process unless `--no-worker`. SIGTERM/SIGINT: stop accepting, drain the worker, close.
+ * process unless `--no-worker`. SIGTERM/SIGINT: stop accepting, drain the worker, close. So does
+ * `artisan queue:restart` (when the worker runs), so a process manager restarts it on new code.
  */
 const serve: CommandHandler = async ({ app, options, output }) => {
   if (!app) throw new Error('serve needs the booted application')
@@ -39,15 +41,26 @@ const serve: CommandHandler = async ({ app, options, output }) => {
           maxTime: 0,
           memory: 0,
           onJob: (report) => output.line(`  ${report.name} ${report.status} (${report.ms.toFixed(1)} ms)`),
+          onWarning: (message) => output.error(`  Warning: ${message}`),
+          restart: queueRestartSignal(app),
         })
   const working = worker?.run()
   output.line(`Herald is serving http://${host}:${listening}${worker ? ` with a worker on ${manager.defaultConnection}:${manager.defaultQueue()}` : ''}. Press Ctrl+C to stop.`)
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve())
-    process.once('SIGINT', () => resolve())
+  // Until a signal, or until `queue:restart` stopped the worker (then the whole process exits,
+  // since it runs the old code): either way the jobs in hand finish first.
+  const restarted = await new Promise<boolean>((resolve, reject) => {
+    const stop = () => resolve(false)
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+    working?.then((summary: WorkerSummary) => {
+      if (summary.reason !== 'restart') return
+      process.off('SIGTERM', stop)
+      process.off('SIGINT', stop)
+      resolve(true)
+    }, reject)
   })
-  output.line('Stopping: finishing the jobs in hand…')
+  output.line(restarted ? 'Restarting: queue:restart was run; the worker finished its jobs in hand, stopping the server…' : 'Stopping: finishing the jobs in hand…')
   await worker?.stop()
   await working
   await kernel.close()

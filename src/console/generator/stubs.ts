@@ -16,6 +16,9 @@ export const defaultStubNames = [
   'test.event',
   'test.listener',
   'test.subscriber',
+  'job',
+  'job.sync',
+  'test.job',
 ] as const
 
 export type StubName = (typeof defaultStubNames)[number]
