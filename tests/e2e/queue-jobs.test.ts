@@ -5,7 +5,7 @@
  * listed with the reason.
  */
 import { execFile } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyProject } from '../support/project-copy.ts'
@@ -22,6 +22,8 @@ function artisan(args: string[], extra: Record<string, string> = {}): Promise<{ 
 }
 
 beforeAll(() => {
+  // Start from a project without job classes: the demo's own (the dashboard's ImportRows) goes.
+  rmSync(join(copy.root, 'app/jobs/import-rows.ts'))
   mkdirSync(join(copy.root, 'app/jobs/media'), { recursive: true })
 })
 afterAll(() => copy.remove())
