@@ -245,7 +245,11 @@ export class BatchExtension implements JobExtension, BatchOperations {
     const where: JobPushOptions = placement(options.connection, options.queue)
     for (const job of jobs) {
       this.pending.set(job, { field: 'batch', value: { id: record.id, name: record.name } })
-      await pushFollowing(this.context, job, where)
+      if ((await pushFollowing(this.context, job, where)) === 'pushed') continue
+      // Dropped (a unique job already pending elsewhere): it will not run in this batch, so it is counted as done.
+      this.pending.delete(job)
+      const count = await this.repository().recordSuccess(record.id, `dropped:${randomUUID()}`)
+      if (count !== null) await this.afterCount(count, null)
     }
   }
 

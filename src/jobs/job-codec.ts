@@ -98,12 +98,14 @@ export function connectionFor(context: WorkflowContext, job: Job, where: JobPush
  * the job runs inside the push and its failure has been handled already (failed(), failed_jobs,
  * the chain's catch): it must not make the job before it run again, so it is logged only.
  */
-export async function pushFollowing(context: WorkflowContext, job: Job, where: JobPushOptions): Promise<void> {
+export async function pushFollowing(context: WorkflowContext, job: Job, where: JobPushOptions): Promise<'pushed' | 'dropped'> {
   const connection = connectionFor(context, job, where)
   try {
-    await context.dispatcher().dispatch(job, where)
+    // '' when a feature dropped the push (a unique job whose lock is held).
+    return (await context.dispatcher().dispatch(job, where)) === '' ? 'dropped' : 'pushed'
   } catch (error) {
     if (context.queue().settings(connection).driver !== 'sync') throw error
     context.logger.warn(`${jobNameOf(job.constructor)} failed on the sync connection: ${errorMessage(error)}`)
+    return 'pushed'
   }
 }

@@ -89,6 +89,8 @@ export class QueueManager implements QueuedListenerGateway {
   private eventJobsRunning = 0
   /** Job classes and the application's value classes, by name: what job payloads are rebuilt as. */
   private readonly classes = new Map<string, Function>()
+  /** The same, by class: a job class's payload name may be its `static jobName`, not its class name. */
+  private readonly classNames = new WeakMap<Function, string>()
   private jobs: QueuedJobRuntime | null = null
 
   constructor(private readonly deps: QueueManagerDependencies) {
@@ -98,6 +100,8 @@ export class QueueManager implements QueuedListenerGateway {
       nameOf: (instance) => {
         const ctor = (instance as { constructor?: Function }).constructor
         if (typeof ctor !== 'function') return undefined
+        const registered = this.classNames.get(ctor)
+        if (registered !== undefined) return registered
         const name = eventClassName(ctor)
         return this.registry.classFor(name) === ctor ? name : undefined
       },
@@ -113,6 +117,7 @@ export class QueueManager implements QueuedListenerGateway {
     const known = this.classes.get(name)
     if (known !== undefined && known !== ctor) throw new UserError(`Two classes are registered for job payloads as "${name}": rename one, or give it a static jobName.`)
     this.classes.set(name, ctor)
+    this.classNames.set(ctor, name)
   }
 
   /** @internal The jobs layer installs how job classes run (null removes it). */

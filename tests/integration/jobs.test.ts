@@ -98,6 +98,16 @@ class Plain extends Job {
   }
 }
 
+class Transcode extends Job {
+  static jobName = 'media.transcode'
+  constructor(readonly n: number) {
+    super()
+  }
+  handle() {
+    runs.push({ job: 'Transcode', attempt: this.attempts(), detail: this.n })
+  }
+}
+
 class IndexProduct extends ShouldBeUnique(Job) {
   loop: unknown = null
   constructor(readonly productId: number) {
@@ -311,6 +321,25 @@ describe('jobs on the SQLite database queue', () => {
     expect(id).not.toBe('')
     expect(await IndexProduct.dispatch(3)).toBe('')
     expect(await driver.size('default')).toBe(1)
+    await knex('cache_locks').delete()
+  })
+
+  it('a job with a static jobName travels under that name and is rebuilt by the worker', async () => {
+    await Transcode.dispatch(4)
+    const row = (await knex('jobs').first('payload')) as { payload: string }
+    expect(JSON.parse(row.payload)).toMatchObject({ displayName: 'media.transcode', job: 'job', data: { event: 'media.transcode', payload: { $t: 'Event', name: 'media.transcode' } } })
+    await work()
+    expect(runs).toEqual([{ job: 'Transcode', attempt: 1, detail: 4 }])
+  })
+
+  it('a unique job dropped from a batch (its lock held) counts as done, so the batch still finishes', async () => {
+    expect(await IndexProduct.dispatch(5)).not.toBe('')
+    const batch = await Bus.batch([new IndexProduct(5), new Plain(1)]).name('reindex').dispatch()
+    expect((await Bus.findBatch(batch.id))!.pendingJobs).toBe(1)
+    await work()
+    const done = (await Bus.findBatch(batch.id))!
+    expect([done.totalJobs, done.pendingJobs, done.failedJobs, done.finished]).toEqual([2, 0, 0, true])
+    expect(runs).toEqual([{ job: 'Plain', attempt: 1, detail: 1 }])
     await knex('cache_locks').delete()
   })
 })
