@@ -8,6 +8,7 @@ import { json as expressJson } from 'express'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   Dispatchable,
+  Job,
   Listener,
   ShouldQueue,
   createApplication,
@@ -34,6 +35,16 @@ class ReceiptSent extends Dispatchable {
 class ImportFinished extends ShouldQueue(Dispatchable) {
   constructor(readonly rows: number) {
     super()
+  }
+}
+
+/** A job class: its dispatches inside handle() continue the chain, as a queued listener's do. */
+class ArchiveOrder extends Job {
+  constructor(readonly orderId: number) {
+    super()
+  }
+  async handle() {
+    await app.make('events').dispatch(new ReceiptSent(this.orderId))
   }
 }
 
@@ -134,6 +145,25 @@ describe('tracing', () => {
     expect(job.parentSpanContext?.spanId).toBe(queueing.spanContext().spanId)
     expect(nested.parentSpanContext?.spanId).toBe(job.spanContext().spanId)
     expect(event.attributes).toMatchObject({ 'herald.event.name': 'OrderPlaced', 'herald.correlation_id': 'request-2' })
+  })
+
+  it('treats a job class like a queued listener: its span is a child of the one that queued it, its events continue the chain, metrics count it', async () => {
+    exporter.reset()
+    const before = (await app.make('events.metrics').scrape()).body
+    const count = (text: string) => Number(/^herald_jobs_processed_total\{connection="database",queue="default",job="ArchiveOrder",status="DONE"\} (\d+)$/m.exec(text)?.[1] ?? 0)
+    const tracer = trace.getTracer('test')
+    const request = tracer.startSpan('POST /orders/9/archive')
+    records.length = 0
+    await withEventContext({ correlationId: 'request-9', trace: trace.setSpan(ROOT_CONTEXT, request) }, () => app.make('bus').dispatch(new ArchiveOrder(9)))
+    request.end()
+    await work()
+    const job = spanNamed(exporter.getFinishedSpans(), 'job ArchiveOrder')
+    expect(job.spanContext().traceId).toBe(request.spanContext().traceId)
+    expect(job.parentSpanContext?.spanId).toBe(request.spanContext().spanId)
+    const receipt = spanNamed(exporter.getFinishedSpans(), 'event ReceiptSent')
+    expect(receipt.parentSpanContext?.spanId).toBe(job.spanContext().spanId)
+    expect(records.find((record) => record.name === 'ReceiptSent')?.correlationId).toBe('request-9')
+    expect(count((await app.make('events.metrics').scrape()).body) - count(before)).toBe(1)
   })
 
   it('marks failed listeners and jobs as errors', async () => {
