@@ -49,6 +49,12 @@
  *    start to the last handle(), at concurrency 1 and 10, the order alternating per round.
  *    Target: a job costs no more than a queued listener (jobs/s within 5%).
  *
+ * 6. Batches (BENCH_ONLY=batch): BENCH_BATCH_JOBS job classes pushed one by one, against the
+ *    same number in one `Bus.batch([...])`, consumed by 4 worker processes (concurrency 10 each)
+ *    on the database connection (PostgreSQL) and on BullMQ (job_batches on PostgreSQL), timed
+ *    from the start signal until every job has run; then the counts are checked: every job ran
+ *    once, and the batch's row says total N, pending 0, failed 0, finished (no lost update).
+ *
  * Workers use `artisan queue:work`'s defaults (tries 1, timeout 60 s, memory 512 MB) without
  * the per-job output line. The benchmark exits 0 whatever the targets say (1 only when a
  * scenario could not run); targets are reported as MET / NOT MET.
@@ -79,6 +85,7 @@ import { PG, REDIS_URL } from './support/services.ts'
 import { median, percentile } from './support/stats.ts'
 import { rateLimitedContender } from './support/rate-limited-contender.ts'
 import { jobVsListenerContender, type QueuedKind } from './support/job-vs-listener-contender.ts'
+import { batchFiller, batchWorker, type BatchConnection } from './support/batch-contender.ts'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -95,7 +102,8 @@ const CONCURRENCIES = [1, 10] as const
 const STEP_TIMEOUT_MS = 180_000
 const RL_JOBS = Number(process.env.BENCH_RL_JOBS ?? 5_000)
 const CLASS_JOBS = Number(process.env.BENCH_CLASS_JOBS ?? 5_000)
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite,ratelimited,jobs').split(',').map((name) => name.trim()))
+const BATCH_JOBS = Number(process.env.BENCH_BATCH_JOBS ?? 10_000)
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite,ratelimited,jobs,batch').split(',').map((name) => name.trim()))
 
 /** Everything a run creates is named after it (the children are given the parent's), so no one else's data is touched. */
 const RUN_ID = process.env.HERALD_BENCH_RUN ?? `herald_bench_${process.pid}_${Date.now().toString(36)}`
@@ -225,7 +233,7 @@ const perSecond = (count: number, ms: number): number => (count / ms) * 1000
 // ---------------------------------------------------------------------------------------------
 // Child processes
 
-type Role = 'herald-bullmq' | 'raw-bullmq' | 'db-herald' | 'db-floor' | 'rate-limited' | 'jobs-bullmq' | 'jobs-database'
+type Role = 'herald-bullmq' | 'raw-bullmq' | 'db-herald' | 'db-floor' | 'rate-limited' | 'jobs-bullmq' | 'jobs-database' | 'batch-filler' | 'batch-worker'
 
 /** A step that must finish within STEP_TIMEOUT_MS. */
 function withTimeout<T>(promise: Promise<T>, label: string, ms = STEP_TIMEOUT_MS): Promise<T> {
@@ -243,6 +251,8 @@ interface ChildSpec {
   readonly target?: DatabaseTarget
   /** Herald Workers (db-herald) or loops (db-floor) in the process. */
   readonly consumers?: number
+  /** The queue connection of a batch-filler or batch-worker. */
+  readonly connection?: BatchConnection
 }
 
 
@@ -873,6 +883,53 @@ async function main(): Promise<void> {
     }
   }
 
+  if (ONLY.has('batch')) {
+    for (const connection of ['database', 'bullmq'] as const) {
+      const label = connection === 'bullmq' ? 'bullmq' : 'database (PostgreSQL)'
+      try {
+        const filler = newChild({ role: 'batch-filler', connection })
+        const workers = Array.from({ length: DB_WORKERS }, () => newChild({ role: 'batch-worker', connection }))
+        try {
+          await withTimeout(filler.call('setUp'), 'batch set-up')
+          await Promise.all(workers.map((worker) => withTimeout(worker.call('boot'), 'batch worker boot')))
+          const samples: Record<'plain' | 'batch', number[]> = { plain: [], batch: [] }
+          const problems: string[] = []
+          for (let round = 0; round < ROUNDS; round++) {
+            for (const kind of round % 2 === 0 ? (['plain', 'batch'] as const) : (['batch', 'plain'] as const)) {
+              const id = (await withTimeout(filler.call('fill', kind, BATCH_JOBS), `${kind} fill`)) as string
+              const ranSoFar = async () => (await Promise.all(workers.map((worker) => worker.call('ran') as Promise<number>))).reduce((a, b) => a + b, 0)
+              const start = performance.now()
+              await Promise.all(workers.map((worker) => worker.call('work')))
+              await withTimeout(
+                (async () => {
+                  while ((await ranSoFar()) < BATCH_JOBS) await new Promise((resolve) => setTimeout(resolve, 20))
+                })(),
+                `${kind} of ${BATCH_JOBS} jobs`,
+              )
+              const ms = performance.now() - start
+              await Promise.all(workers.map((worker) => worker.call('stop')))
+              const total = await ranSoFar()
+              if (total !== BATCH_JOBS) problems.push(`${kind}: ${total} runs for ${BATCH_JOBS} jobs`)
+              if (kind === 'batch') {
+                const counts = (await filler.call('counts', id)) as { total: number; pending: number; failed: number; finished: boolean }
+                if (counts.total !== BATCH_JOBS || counts.pending !== 0 || counts.failed !== 0 || !counts.finished) problems.push(`batch counts ${JSON.stringify(counts)}`)
+              }
+              samples[kind].push(perSecond(BATCH_JOBS, ms))
+            }
+          }
+          const exact = problems.length === 0
+          rows.push(row(`batch of ${fmt(BATCH_JOBS)} jobs, 4 processes, ${label}`, 'jobs/s', median(samples.batch), median(samples.plain), 'same jobs, no batch', 'counts exact', exact))
+          if (!exact) cpuNotes.push(`batch ${label}: ${problems.join('; ')}`)
+        } finally {
+          await Promise.all(workers.map((worker) => worker.close()))
+          await filler.close()
+        }
+      } catch (error) {
+        rows.push(errorRow(`batch, ${label}`, error))
+      }
+    }
+  }
+
   const header = ['scenario', 'Herald', 'baseline', 'ratio', 'target', 'verdict']
   const value = (v: number | null, unit: Row['unit']) => (v === null ? '-' : unit === 'ms' ? `${v.toFixed(2)} ms` : `${fmt(v)}/s`)
   const cells = rows.map((r) =>
@@ -960,6 +1017,21 @@ function child(spec: ChildSpec): void {
       consume: async (kind, count, concurrency) => (await contender).consume(kind as QueuedKind, Number(count), Number(concurrency)),
       close: async () => (await contender).close(),
     })
+    return
+  }
+  if (spec.role === 'batch-filler') {
+    const filler = batchFiller(RUN_ID, spec.connection!)
+    serveParent({
+      setUp: () => filler.setUp(),
+      fill: (kind, count) => filler.fill(kind as 'plain' | 'batch', Number(count)),
+      counts: (id) => filler.counts(String(id)),
+      close: () => filler.close(),
+    })
+    return
+  }
+  if (spec.role === 'batch-worker') {
+    const worker = batchWorker(RUN_ID, spec.connection!)
+    serveParent({ boot: () => worker.boot(), work: () => worker.work(), ran: () => worker.ran(), stop: () => worker.stop(), close: () => worker.close() })
     return
   }
   const consumer = databaseConsumer(spec)

@@ -2,7 +2,8 @@ import type { Knex } from 'herald'
 
 /**
  * Job batches (`Bus.batch([...])`), with Laravel's columns. Counts are changed only by single
- * UPDATEs inside a transaction that holds the row's lock, so concurrent workers never lose one.
+ * atomic UPDATEs (alone, or inside a transaction that holds the row's lock), so concurrent
+ * workers never lose one.
  * The times are unix epoch milliseconds, as in the jobs table.
  */
 export async function up(knex: Knex): Promise<void> {

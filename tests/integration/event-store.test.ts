@@ -348,7 +348,7 @@ describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the event store on %s', (d
       expect(summary).toEqual({ replayed: 2, failed: 1, skipped: 1, stoppedBefore: null })
       expect(steps.map((step) => step.outcome)).toEqual(['failed', 'replayed', 'replayed', 'skipped'])
       expect(String(steps[0]!.error)).toContain('projection broke')
-      expect(String(steps[3]!.error)).toContain('Event class "Vanished" is not registered')
+      expect(String(steps[3]!.error)).toContain('Class "Vanished" is not registered')
 
       let stdout = ''
       const dry = await runArtisan(['event:replay', '--dry-run'], {
@@ -362,7 +362,7 @@ describe.each<Dialect>(['sqlite', 'pgsql', 'mysql'])('the event store on %s', (d
       })
       expect(dry).toBe(0)
       expect(stdout).toContain('Would replay 4 event(s).\n')
-      expect(stdout).toContain('\n  01ZZZZZZZZZZZZZZZZZZZZZZZZ Vanished SKIP  Event class "Vanished" is not registered')
+      expect(stdout).toContain('\n  01ZZZZZZZZZZZZZZZZZZZZZZZZ Vanished SKIP  Class "Vanished" is not registered')
     })
 
     it('artisan event:replay on a terminal draws one progress bar in place, failures printed above it', async () => {
