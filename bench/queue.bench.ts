@@ -46,8 +46,9 @@
  *    dispatched event and as a job class (`TickJob.dispatch(n)`), on the bullmq connection and
  *    on the database connection (PostgreSQL), in a booted application in a child process:
  *    BENCH_CLASS_JOBS pushes (PUSH_WINDOW in flight; push jobs/s), then a Worker timed from its
- *    start to the last handle(), at concurrency 1 and 10, the order alternating per round.
- *    Target: a job costs no more than a queued listener (jobs/s within 5%).
+ *    start to the last handle(), at concurrency 1 and 10, the order alternating per round, in
+ *    BENCH_CLASS_ROUNDS rounds (7). Target: a job costs no more than a queued listener (jobs/s
+ *    within 5%); CPU per job is printed beside it.
  *
  * 6. Batches (BENCH_ONLY=batch): BENCH_BATCH_JOBS job classes pushed one by one, against the
  *    same number in one `Bus.batch([...])`, consumed by 4 worker processes (concurrency 10 each)
@@ -103,6 +104,8 @@ const STEP_TIMEOUT_MS = 180_000
 const RL_JOBS = Number(process.env.BENCH_RL_JOBS ?? 5_000)
 const CLASS_JOBS = Number(process.env.BENCH_CLASS_JOBS ?? 5_000)
 const BATCH_JOBS = Number(process.env.BENCH_BATCH_JOBS ?? 10_000)
+/** Rounds of the job-class scenario: its contenders differ by a few percent, so it takes more than the others. */
+const CLASS_ROUNDS = Number(process.env.BENCH_CLASS_ROUNDS ?? 7)
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'bullmq,pgsql,sqlite,ratelimited,jobs,batch').split(',').map((name) => name.trim()))
 
 /** Everything a run creates is named after it (the children are given the parent's), so no one else's data is touched. */
@@ -860,7 +863,7 @@ async function main(): Promise<void> {
         const child = newChild({ role: connection === 'bullmq' ? 'jobs-bullmq' : 'jobs-database' })
         try {
           const samples: Record<QueuedKind, Record<number, Array<Timed & { pushMs: number }>>> = { listener: {}, job: {} }
-          for (let round = 0; round < ROUNDS; round++) {
+          for (let round = 0; round < CLASS_ROUNDS; round++) {
             for (const c of CONCURRENCIES) {
               const kinds = round % 2 === 0 ? (['listener', 'job'] as const) : (['job', 'listener'] as const)
               for (const kind of kinds) (samples[kind][c] ??= []).push((await child.call('consume', kind, CLASS_JOBS, c)) as Timed & { pushMs: number })
@@ -873,6 +876,8 @@ async function main(): Promise<void> {
             const job = median(samples.job[c]!.map((t) => perSecond(CLASS_JOBS, t.ms)))
             const listener = median(samples.listener[c]!.map((t) => perSecond(CLASS_JOBS, t.ms)))
             rows.push(row(`job class consume, ${label} c=${c}`, 'jobs/s', job, listener, 'queued listener', 'within 5%', job >= listener * 0.95))
+            const cpu = (kind: QueuedKind) => median(samples[kind][c]!.map((t) => (t.cpuMs * 1000) / CLASS_JOBS))
+            cpuNotes.push(`job class ${label} c=${c}: CPU ${Math.round(cpu('job'))} µs per job vs ${Math.round(cpu('listener'))} µs for a queued listener`)
           }
         } finally {
           await child.close()

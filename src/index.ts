@@ -79,7 +79,7 @@ export { createApplication, bootApplication, facadeRoot, setFacadeRoot } from '.
 export { Event } from './support/facades/event.ts'
 export { Queue } from './support/facades/queue.ts'
 export { Bus } from './support/facades/bus.ts'
-export { Job, isJob, jobNameOf, type JobClass, type JobOptions } from './jobs/job.ts'
+export { Job, isJob, jobNameOf, type JobBatch, type JobClass, type JobOptions } from './jobs/job.ts'
 export { PendingDispatch } from './jobs/pending-dispatch.ts'
 export { JobDispatcher, type JobMiddleware, type JobExtension } from './jobs/job-dispatcher.ts'
 export { JobsServiceProvider } from './jobs/jobs-service-provider.ts'

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { JobEnvelope } from '../queue/envelope.ts'
 import type { JobPushOptions } from '../queue/queue-manager.ts'
 import type { BatchCount, BatchRecord, BatchRepository } from './batch-repository.ts'
-import type { BusInterceptor } from './bus-fake.ts'
-import type { ChainExtension, ChainFields } from './chain.ts'
+import type { BatchDescription, BusInterceptor, ChainFields, ChainRunner } from './workflow-contracts.ts'
 import type { JobExtension } from './job-dispatcher.ts'
 import { callbackJob, decodeJob, encodeJob, failureOf, jobList, placement, pushFollowing, type WorkflowContext } from './job-codec.ts'
-import { JOB_BATCH, jobNameOf, type Job } from './job.ts'
+import { JOB_BATCH, jobNameOf, type Job, type JobBatch } from './job.ts'
 
 /** What a batch's own methods (`add`, `cancel`, `fresh`) need. */
 export interface BatchOperations {
@@ -19,7 +18,7 @@ export interface BatchOperations {
  * A batch of jobs as the `job_batches` table had it when read (Laravel's `Batch`): counts,
  * progress, and `add`/`cancel`. `fresh()` reads it again.
  */
-export class Batch {
+export class Batch implements JobBatch {
   readonly id: string
   readonly name: string
   readonly totalJobs: number
@@ -106,17 +105,6 @@ interface BatchOptions {
   chain?: ChainFields
 }
 
-/** A batch as Bus.fake() records it, and as `PendingBatch` describes itself. */
-export interface BatchDescription {
-  readonly jobs: readonly Job[]
-  readonly name: string
-  readonly then: readonly Job[]
-  readonly catch: readonly Job[]
-  readonly finally: readonly Job[]
-  readonly allowFailures: boolean
-  readonly connection: string | undefined
-  readonly queue: string | undefined
-}
 
 /** The `bus.batch` field (a member job) or `bus.batchCallback` (a then/catch/finally job). */
 function batchIdOf(envelope: Pick<JobEnvelope, 'bus'>, field: 'batch' | 'batchCallback'): string | null {
@@ -141,7 +129,7 @@ export class BatchExtension implements JobExtension, BatchOperations {
   constructor(
     private readonly context: WorkflowContext,
     private readonly repository: () => BatchRepository,
-    private readonly chains: () => ChainExtension,
+    private readonly chains: () => ChainRunner,
   ) {}
 
   /** Stores the batch, then pushes its jobs; resolves to the batch. `chain`: the rest of the chain it is a step of. */
@@ -195,18 +183,22 @@ export class BatchExtension implements JobExtension, BatchOperations {
   }
 
   /** Loads the job's batch for `this.batch()`; a member of a cancelled batch skips its work. */
-  async starting(job: Job, envelope: JobEnvelope): Promise<void> {
+  starting(job: Job, envelope: JobEnvelope): Promise<void> | undefined {
     const member = batchIdOf(envelope, 'batch')
     const id = member ?? batchIdOf(envelope, 'batchCallback')
-    if (id === null) return
-    const batch = await this.find(id)
-    ;(job as unknown as Record<symbol, unknown>)[JOB_BATCH] = batch
-    if (member !== null && batch?.cancelled === true) skipWork(job)
+    if (id === null) return undefined
+    return this.find(id).then((batch) => {
+      ;(job as unknown as Record<symbol, unknown>)[JOB_BATCH] = batch
+      if (member !== null && batch?.cancelled === true) skipWork(job)
+    })
   }
 
-  async succeeded(_job: Job, envelope: JobEnvelope): Promise<void> {
+  succeeded(_job: Job, envelope: JobEnvelope): Promise<void> | undefined {
     const id = batchIdOf(envelope, 'batch')
-    if (id === null) return
+    return id === null ? undefined : this.countSuccess(id, envelope)
+  }
+
+  private async countSuccess(id: string, envelope: JobEnvelope): Promise<void> {
     const count = await this.repository().recordSuccess(id, envelope.uuid)
     if (count === null) return this.gone(id, envelope)
     await this.afterCount(count, null)
@@ -354,7 +346,10 @@ export class PendingBatch {
   async dispatch(): Promise<Batch> {
     const target = this.target()
     const fake = target.fake()
-    if (fake !== null) return fake.recordBatch(this.describe())
+    // Bus.fake() records a Batch of its own (a row it keeps in memory).
+    if (fake !== null) return fake.recordBatch(this.describe()) as Batch
     return target.batches.dispatch(this.describe())
   }
 }
+
+export type { BatchDescription } from './workflow-contracts.ts'

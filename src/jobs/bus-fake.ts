@@ -2,25 +2,12 @@ import { randomUUID } from 'node:crypto'
 import { inspect, isDeepStrictEqual } from 'node:util'
 import { FakeRecorder, restoreFakes, type FakeHost } from '../foundation/fake-recorder.ts'
 import type { JobPushOptions } from '../queue/queue-manager.ts'
-import { Batch, type BatchDescription, type BatchOperations } from './batch.ts'
-import type { ChainStep } from './chain.ts'
+import { Batch, type BatchOperations } from './batch.ts'
+import type { BatchDescription, BusInterceptor, ChainDescription, ChainStep } from './workflow-contracts.ts'
 import type { JobExtension } from './job-dispatcher.ts'
 import { isJob, jobNameOf, type Job, type JobClass } from './job.ts'
 
-/** What Bus.fake() takes in place of the queue. */
-export interface BusInterceptor {
-  recordDispatch(job: Job, where: JobPushOptions): void
-  recordChain(chain: ChainDescription): string
-  recordBatch(batch: BatchDescription): Batch
-}
 
-/** A chain as Bus.fake() records it: its steps are jobs, and batches (their descriptions). */
-export interface ChainDescription {
-  readonly jobs: readonly ChainStep[]
-  readonly catch: Job | null
-  readonly connection: string | undefined
-  readonly queue: string | undefined
-}
 
 /** One thing Bus.fake() recorded. */
 export type BusRecord =
@@ -208,3 +195,5 @@ function fakeBatch(batch: FakeBatch, operations: BatchOperations): Batch {
     operations,
   )
 }
+
+export type { BusInterceptor, ChainDescription } from './workflow-contracts.ts'

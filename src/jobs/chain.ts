@@ -1,14 +1,12 @@
 import type { JobEnvelope } from '../queue/envelope.ts'
 import type { JobPlace } from '../queue/job-runtime.ts'
 import type { JobPushOptions } from '../queue/queue-manager.ts'
-import { PendingBatch, type BatchDescription, type BatchExtension } from './batch.ts'
-import type { BusInterceptor } from './bus-fake.ts'
+import { PendingBatch, type BatchExtension } from './batch.ts'
+import type { BatchDescription, BusInterceptor, ChainFields, ChainRunner, ChainStep } from './workflow-contracts.ts'
 import type { JobExtension } from './job-dispatcher.ts'
 import { callbackJob, decodeJob, encodeJob, failureOf, placement, pushFollowing, type JobFailure, type WorkflowContext } from './job-codec.ts'
 import { isJob, jobNameOf, type Job } from './job.ts'
 
-/** One step of a chain: a job, or a batch whose jobs all run before the next step. */
-export type ChainStep = Job | BatchDescription
 
 /** A batch step as it travels in `bus.chain.jobs`. */
 interface EncodedBatchStep {
@@ -28,17 +26,6 @@ function isBatchStep(value: unknown): value is EncodedBatchStep {
   return typeof value === 'object' && value !== null && '$batch' in value
 }
 
-/**
- * The rest of a chain, as it travels in the `bus.chain` field of the envelope of the job that
- * runs now: the jobs after it (encoded by the queue's serializer), the catch job, and where
- * they go. The failed_jobs row of a failed job keeps it, so `queue:retry` continues the chain.
- */
-export interface ChainFields {
-  readonly jobs: readonly unknown[]
-  readonly catch: unknown
-  readonly connection?: string
-  readonly queue?: string
-}
 
 /** The `bus.chain` field of an envelope, checked; null when the job is in no chain. */
 export function chainFields(envelope: Pick<JobEnvelope, 'bus'>): ChainFields | null {
@@ -56,7 +43,7 @@ export function chainFields(envelope: Pick<JobEnvelope, 'bus'>): ChainFields | n
  * envelope; when it succeeds, the next one is pushed with what follows it, and so on. A job
  * that fails for good stops the chain and pushes its catch job.
  */
-export class ChainExtension implements JobExtension {
+export class ChainExtension implements JobExtension, ChainRunner {
   /** Jobs about to be pushed as part of a chain, with the rest of their chain. */
   private readonly pending = new WeakMap<Job, ChainFields>()
 
@@ -87,9 +74,9 @@ export class ChainExtension implements JobExtension {
   }
 
   /** The job succeeded: the chain's next step is pushed before it is acknowledged. */
-  async succeeded(_job: Job, envelope: JobEnvelope): Promise<void> {
+  succeeded(_job: Job, envelope: JobEnvelope): Promise<void> | undefined {
     const fields = chainFields(envelope)
-    if (fields !== null) await this.continue(fields)
+    return fields === null ? undefined : this.continue(fields)
   }
 
   /** The job failed for good: the chain stops here and its catch job is pushed, told the failure. */
@@ -234,3 +221,5 @@ function chainSteps(items: unknown): ChainStep[] {
     throw new TypeError(`Bus.chain(): item ${at} is not a job (an instance of a class extending Job) or a Bus.batch([...])${hint}.`)
   })
 }
+
+export type { ChainFields, ChainStep } from './workflow-contracts.ts'

@@ -138,13 +138,19 @@ export class JobDispatcher implements JobDispatchTarget, QueuedJobRuntime {
   run(job: object, state: RunningJob, envelope: JobEnvelope, place: JobPlace): unknown {
     const instance = job as Job
     ;(instance as unknown as Record<symbol, unknown>)[JOB_ENVELOPE] = envelope
-    if (this.extensions.length === 0) return this.runMiddleware(instance)
-    return this.starting(instance, envelope, place).then(() => (state.released === null && state.failed === null ? this.runMiddleware(instance) : undefined))
+    const started = this.starting(instance, envelope, place, 0)
+    // No extension had anything to wait for: the job runs now, and a handle() that returns no promise has finished.
+    if (started === null) return state.released === null && state.failed === null ? this.runMiddleware(instance) : undefined
+    return started.then(() => (state.released === null && state.failed === null ? this.runMiddleware(instance) : undefined))
   }
 
-  /** @internal */
-  async succeeded(job: object, envelope: JobEnvelope, place: JobPlace): Promise<void> {
-    for (const extension of this.extensions) await extension.succeeded?.(job as Job, envelope, place)
+  /** @internal The extensions' succeeded steps, one after another; undefined when none had anything to do. */
+  succeeded(job: object, envelope: JobEnvelope, place: JobPlace, from = 0): Promise<void> | undefined {
+    for (let at = from; at < this.extensions.length; at++) {
+      const result = this.extensions[at]!.succeeded?.(job as Job, envelope, place)
+      if (result instanceof Promise) return result.then(() => this.succeeded(job, envelope, place, at + 1))
+    }
+    return undefined
   }
 
   /** @internal */
@@ -163,14 +169,19 @@ export class JobDispatcher implements JobDispatchTarget, QueuedJobRuntime {
     return namedMiddleware(spec, listener)
   }
 
-  private async starting(job: Job, envelope: JobEnvelope, place: JobPlace): Promise<void> {
-    for (const extension of this.extensions) await extension.starting?.(job, envelope, place)
+  /** The extensions' starting steps from `from` on, one after another; null when none returned a promise. */
+  private starting(job: Job, envelope: JobEnvelope, place: JobPlace, from: number): Promise<void> | null {
+    for (let at = from; at < this.extensions.length; at++) {
+      const result = this.extensions[at]!.starting?.(job, envelope, place)
+      if (result instanceof Promise) return result.then(() => this.starting(job, envelope, place, at + 1) ?? undefined)
+    }
+    return null
   }
 
   /** The job's middleware (`middleware()`), outermost first, around handle(). */
-  private runMiddleware(job: Job): Promise<unknown> {
+  private runMiddleware(job: Job): unknown {
     const list = typeof (job as { middleware?: unknown }).middleware === 'function' ? ((job as unknown as { middleware(): JobMiddleware[] }).middleware() ?? []) : []
-    if (list.length === 0) return Promise.resolve(job.handle())
+    if (list.length === 0) return job.handle()
     const step = (at: number): Promise<unknown> => {
       if (at === list.length) return Promise.resolve(job.handle())
       const middleware = list[at]!

@@ -1,6 +1,5 @@
 import { JOB_CONTEXT, type InteractsWithQueue, type JobContext } from '../events/contracts.ts'
 import type { JobEnvelope } from '../queue/envelope.ts'
-import type { Batch } from './batch.ts'
 import { PendingDispatch, type JobDispatchTarget } from './pending-dispatch.ts'
 
 /**
@@ -11,6 +10,34 @@ export const JOB_ENVELOPE = Symbol.for('herald.jobEnvelope')
 
 /** @internal Where the batches extension puts the batch of the job an instance is running. */
 export const JOB_BATCH = Symbol.for('herald.jobBatch')
+
+/** A job's batch, as `this.batch()` gives it (a `Batch`, read when the job started). */
+export interface JobBatch {
+  readonly id: string
+  readonly name: string
+  readonly totalJobs: number
+  readonly pendingJobs: number
+  readonly failedJobs: number
+  /** The uuids of its jobs that failed (and have not succeeded on a retry since). */
+  readonly failedJobIds: readonly string[]
+  readonly processedJobs: number
+  /** 0 to 100. */
+  readonly progress: number
+  readonly finished: boolean
+  readonly cancelled: boolean
+  readonly hasFailures: boolean
+  readonly createdAt: Date
+  readonly cancelledAt: Date | null
+  readonly finishedAt: Date | null
+  /** Adds jobs to the batch and pushes them. */
+  add(jobs: readonly Job[]): Promise<JobBatch>
+  /** Cancels the batch: its jobs that have not started skip their work. */
+  cancel(): Promise<void>
+  /** The batch as the table has it now. */
+  fresh(): Promise<JobBatch>
+  /** Its counts and times, as plain data. */
+  toJSON(): Record<string, unknown>
+}
 
 /**
  * A job's options, each a property (or a method of no arguments) of the job, as for queued
@@ -119,8 +146,8 @@ export abstract class Job implements InteractsWithQueue {
    * }
    * ```
    */
-  batch(): Batch | null {
-    return ((this as unknown as Record<symbol, Batch | null | undefined>)[JOB_BATCH] ?? null) as Batch | null
+  batch(): JobBatch | null {
+    return ((this as unknown as Record<symbol, JobBatch | null | undefined>)[JOB_BATCH] ?? null) as JobBatch | null
   }
 
   /** @internal The envelope this instance runs in; null outside a worker's run. */

@@ -59,15 +59,15 @@ export class UniqueJobs implements JobExtension {
     if (lock !== null) await this.release(lock, jobNameOf(job.constructor))
   }
 
-  async starting(job: Job, envelope: JobEnvelope): Promise<void> {
+  starting(job: Job, envelope: JobEnvelope): Promise<void> | undefined {
     ;(job as unknown as Record<symbol, unknown>)[JOB_LOCKS] = this.deps.locks
     const lock = lockOf(envelope)
-    if (lock?.untilProcessing) await this.release(lock, envelope.displayName)
+    return lock?.untilProcessing ? this.release(lock, envelope.displayName) : undefined
   }
 
-  async succeeded(_job: Job, envelope: JobEnvelope): Promise<void> {
+  succeeded(_job: Job, envelope: JobEnvelope): Promise<void> | undefined {
     const lock = lockOf(envelope)
-    if (lock !== null && !lock.untilProcessing) await this.release(lock, envelope.displayName)
+    return lock !== null && !lock.untilProcessing ? this.release(lock, envelope.displayName) : undefined
   }
 
   async failed(_job: Job | null, envelope: JobEnvelope, _error: unknown, _place: JobPlace): Promise<void> {

@@ -165,16 +165,24 @@ export class JobRunner {
       if (state.released !== null) {
         return state.releaseCounts ? this.release(envelope, attempt, envelope.exceptions, state.released) : this.releaseUncounted(envelope, attempt, state.released)
       }
-      if (envelope.job === 'job') return this.succeeded(job, envelope, event as object, attempt)
+      if (envelope.job === 'job') {
+        let following: Promise<void> | undefined
+        try {
+          following = this.context.jobs?.()?.succeeded(event as object, envelope, { connection: this.context.connection, queue: job.queue })
+        } catch (error) {
+          following = Promise.reject(error)
+        }
+        if (following !== undefined) return this.succeeded(following, envelope, attempt)
+      }
       return { kind: 'done' }
     }
     return this.afterException(job, envelope, event, failedHook, attempt, thrown.error)
   }
 
   /** A job class's job that succeeded: what follows it runs before the driver acknowledges it; if that fails, the job runs again. */
-  private async succeeded(job: DeliveredJob, envelope: JobEnvelope, instance: object, attempt: number): Promise<JobOutcome> {
+  private async succeeded(following: Promise<void>, envelope: JobEnvelope, attempt: number): Promise<JobOutcome> {
     try {
-      await this.context.jobs?.()?.succeeded(instance, envelope, { connection: this.context.connection, queue: job.queue })
+      await following
       return { kind: 'done' }
     } catch (error) {
       this.context.logger.error(`${envelope.displayName} succeeded, but what follows it failed (${String(error)}); it will run again.`)

@@ -19,7 +19,7 @@ export interface QueuedJobRuntime {
    * After the job succeeded, before the driver acknowledges it: what follows it (a chain's next
    * job, a batch's count, a unique lock). A rejection releases the job, to run again.
    */
-  succeeded(job: object, envelope: JobEnvelope, place: JobPlace): Promise<void>
+  succeeded(job: object, envelope: JobEnvelope, place: JobPlace): Promise<void> | undefined
   /**
    * After the job failed for good (its failed() called, failed_jobs written): a chain's catch, a
    * batch's count, a unique lock. `job` is null when the payload could not be decoded. What it
