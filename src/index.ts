@@ -155,3 +155,13 @@ export { csrfProtection, createCsrfToken, isCsrfToken, CSRF_COOKIE, type CsrfOpt
 export { generateAppKey, parseAppKey, signingKey } from './foundation/app-key.ts'
 export type { ViewFactory, ViewOptions, ViewData } from './http/views.ts'
 export type { HealthReport, HealthStatus } from './http/health.ts'
+
+// The scheduler (app/schedule.ts, artisan schedule:*).
+export { Schedule } from './support/facades/schedule.ts'
+export { Schedule as TaskSchedule, commandWords } from './scheduling/schedule.ts'
+export { ScheduledTask, type TaskAction, type TaskFilter, type TaskSummary } from './scheduling/scheduled-task.ts'
+export { ScheduleRunner, type ScheduleRunnerDependencies, type TaskReport } from './scheduling/schedule-runner.ts'
+export { ScheduleWorker, type ScheduleWorkerOptions } from './scheduling/schedule-worker.ts'
+export { scheduleFor, loadSchedule, scheduleRunner } from './scheduling/schedule-loader.ts'
+export { ScheduledTaskStarting, ScheduledTaskFinished, ScheduledTaskFailed, ScheduledTaskSkipped, type SkipReason } from './scheduling/scheduled-task-events.ts'
+export { SUNDAY, MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY } from './scheduling/frequencies.ts'

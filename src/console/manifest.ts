@@ -315,4 +315,38 @@ export const commands: readonly CommandDefinition[] = [
     boots: true,
     load: () => import('./commands/migrate-status.ts'),
   },
+  {
+    name: 'schedule:work',
+    description: 'Run the scheduled tasks at the start of every minute, in the foreground (SIGTERM/SIGINT finish the running tasks)',
+    options: [{ flags: '--now <time>', description: 'Testing aid: start the clock at this ISO time (2026-12-04T07:59:58Z)' }],
+    boots: true,
+    load: () => import('./commands/schedule-work.ts'),
+  },
+  {
+    name: 'schedule:run',
+    description: 'Run the scheduled tasks due now, then exit (for a system cron: * * * * *)',
+    options: [{ flags: '--now <time>', description: 'Testing aid: run as if it were this ISO time (2026-12-04T08:00:00Z)' }],
+    boots: true,
+    load: () => import('./commands/schedule-run.ts'),
+  },
+  {
+    name: 'schedule:list',
+    description: 'List the scheduled tasks with their schedule in words and their next due time',
+    options: [
+      { flags: '--json', description: 'Output JSON' },
+      { flags: '--now <time>', description: 'Testing aid: next due times from this ISO time' },
+    ],
+    boots: true,
+    load: () => import('./commands/schedule-list.ts'),
+  },
+  {
+    name: 'schedule:test',
+    description: 'Run one scheduled task now, whatever its schedule',
+    options: [
+      { flags: '--name <name>', description: 'The task (its name, or a unique part of it)' },
+      { flags: '--now <time>', description: 'Testing aid: run as if it were this ISO time' },
+    ],
+    boots: true,
+    load: () => import('./commands/schedule-test.ts'),
+  },
 ]
