@@ -19,14 +19,22 @@ export class ScheduledTaskFinished {
   ) {}
 }
 
-/** A scheduled task threw (or its command exited non-zero); the scheduler carries on. */
+/**
+ * A scheduled task threw (or its command exited non-zero); the scheduler carries on. `error` is
+ * the thrown Error, for listeners in this process; `message` is its message as plain data, what
+ * survives the event store and a queued listener's payload (an Error's fields are not enumerable).
+ */
 export class ScheduledTaskFailed {
+  readonly message: string
+
   constructor(
     readonly task: TaskSummary,
     readonly scheduledAt: Date,
     readonly error: Error,
     readonly runtime: number,
-  ) {}
+  ) {
+    this.message = error.message
+  }
 }
 
 /** Why a due task did not run. */
