@@ -7,6 +7,11 @@ import { startOfMinute } from './scheduled-task.ts'
 export interface ScheduleWorkerOptions {
   /** The scheduler's clock (default: the system's); tests and `--now` drive it. */
   readonly now?: () => Date
+  /**
+   * When the clock was started (default: when `run()` is called): the first minute to run is the
+   * one after it, so a slow start (loading app/schedule.ts) does not skip the minute it crossed.
+   */
+  readonly startedAt?: Date
   readonly onTask?: (report: TaskReport) => void
   readonly logger: Logger
 }
@@ -34,7 +39,7 @@ export class ScheduleWorker {
 
   /** Runs until `stop()`; resolves to the number of minutes it ran tasks for, once its tasks in hand have finished. */
   async run(): Promise<number> {
-    let last = startOfMinute(this.now()).getTime()
+    let last = startOfMinute(this.options.startedAt ?? this.now()).getTime()
     while (!this.stopped) {
       await this.untilNextMinute(last)
       if (this.stopped) break

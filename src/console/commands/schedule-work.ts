@@ -11,8 +11,9 @@ import { scheduleClock, taskLine } from '../schedule-clock.ts'
 const scheduleWork: CommandHandler = async ({ app, options, output }) => {
   if (!app) throw new Error('schedule:work needs the booted application')
   const now = scheduleClock(options)
+  const startedAt = now()
   const schedule = await loadSchedule(app)
-  const worker = new ScheduleWorker(schedule, scheduleRunner(app), { now, logger: app.logger, onTask: (report) => output.line(taskLine(report, output)) })
+  const worker = new ScheduleWorker(schedule, scheduleRunner(app), { now, startedAt, logger: app.logger, onTask: (report) => output.line(taskLine(report, output)) })
   const stop = () => {
     output.line('  Stopping: the running tasks finish first.')
     worker.stop()

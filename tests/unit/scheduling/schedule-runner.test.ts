@@ -176,4 +176,19 @@ describe('ScheduleWorker', () => {
     expect(await done).toBe(2)
     expect(h.names().filter((n) => n === 'ScheduledTaskFailed:fails')).toHaveLength(2)
   })
+
+  it('a start that crossed a minute boundary (startedAt before it) still runs that minute', async () => {
+    vi.useFakeTimers({ now: at('2026-12-04T08:00:00.300Z') })
+    const h = harness()
+    const schedule = new TaskSchedule()
+    const ran: string[] = []
+    schedule.call(() => void ran.push(new Date().toISOString())).everyMinute().name('tick')
+    const worker = new ScheduleWorker(schedule, h.runner, { logger: createLogger('silent'), startedAt: at('2026-12-04T07:59:58.500Z') })
+    const done = worker.run()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(ran).toEqual(['2026-12-04T08:00:00.300Z'])
+    expect(h.events.find((e): e is ScheduledTaskFinished => e instanceof ScheduledTaskFinished)?.scheduledAt).toEqual(at('2026-12-04T08:00:00Z'))
+    worker.stop()
+    expect(await done).toBe(1)
+  })
 })
