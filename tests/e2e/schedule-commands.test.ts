@@ -192,7 +192,8 @@ describe('schedule:work', () => {
     child.stderr.on('data', (chunk: Buffer) => (text += `[stderr] ${chunk.toString()}`))
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     await expect.poll(() => lines(), { timeout: 30_000, interval: 50, message: text }).toContain('long start')
-    expect(text).toMatch(/2026-12-04 08:00 broken \.+ \d+\.\d\dms FAIL/)
+    // Printed before the long task started; polled, as the pipe may deliver it after the file shows it.
+    await expect.poll(() => text, { timeout: 10_000, interval: 20 }).toMatch(/2026-12-04 08:00 broken \.+ \d+\.\d\dms FAIL/)
     expect(text).toMatch(/2026-12-04 08:00 PruneCarts \.+ \d+\.\d\dms DONE/)
     child.kill('SIGTERM')
     await expect.poll(() => text, { timeout: 10_000, interval: 20 }).toContain('Stopping: the running tasks finish first.')
