@@ -190,7 +190,8 @@ describe('schedule:work', () => {
     let text = ''
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (text += `[stderr] ${chunk.toString()}`))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    // 'close', not 'exit': the output has been read to its end.
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
     await expect.poll(() => lines(), { timeout: 30_000, interval: 50, message: text }).toContain('long start')
     // Printed before the long task started; polled, as the pipe may deliver it after the file shows it.
     await expect.poll(() => text, { timeout: 10_000, interval: 20 }).toMatch(/2026-12-04 08:00 broken \.+ \d+\.\d\dms FAIL/)
