@@ -20,6 +20,17 @@ export function parseTime(time: string, what: string): [number, number] {
   return [hour, minute]
 }
 
+/** The nicknames croner reads, spelled out, so a helper after `cron('@daily')` adds to it. */
+const NICKNAMES: Readonly<Record<string, string>> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+}
+
 function checkInt(value: number, min: number, max: number, what: string): number {
   if (!Number.isInteger(value) || value < min || value > max) throw new UserError(`${what} must be a whole number from ${min} to ${max}, got ${String(value)}.`)
   return value
@@ -117,9 +128,9 @@ export abstract class ManagesFrequencies {
   /** January the 1st at 00:00. */
   yearly(): this { return this.monthly().splice(3, '1') }
 
-  /** Writes `value` into field `index` of the expression (a nickname becomes `* * * * *` first). */
+  /** Writes `value` into field `index` of the expression (a nickname is spelled out first). */
   protected splice(index: number, value: string): this {
-    const fields = this.expression.split(/\s+/)
+    const fields = (NICKNAMES[this.expression.toLowerCase()] ?? this.expression).split(/\s+/)
     const base = fields.length === 5 ? fields : ['*', '*', '*', '*', '*']
     base[index] = value
     this.expression = base.join(' ')

@@ -27,6 +27,9 @@ describe('frequency helpers write cron expressions', () => {
     ['weekends', (t) => t.weekends(), '* * * * 6,0'],
     ['fridays + hourly', (t) => t.fridays().hourly(), '0 * * * 5'],
     ['cron', (t) => t.cron('*/5 * * * *'), '*/5 * * * *'],
+    ['cron nickname', (t) => t.cron('@daily'), '@daily'],
+    ['a helper after a nickname', (t) => t.cron('@daily').weekdays(), '0 0 * * 1-5'],
+    ['lastDayOfMonth', (t) => t.lastDayOfMonth('23:00'), '0 23 L * *'],
   ])('%s', (_name, build, expression) => {
     expect(task(build).expression).toBe(expression)
   })
