@@ -172,7 +172,9 @@ async function withApplication(
   run: (bootOnce: () => Promise<Application>) => Promise<number>,
 ): Promise<number> {
   const state: { booted: Promise<Application> | null } = { booted: null }
-  const bootOnce = () => (state.booted ??= boot.boot(cwd))
+  // Called as a plain function, so a stack shows the boot function's own name.
+  const start = boot.boot
+  const bootOnce = () => (state.booted ??= start(cwd))
   let failed = false
   try {
     return await run(bootOnce)

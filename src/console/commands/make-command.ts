@@ -30,7 +30,7 @@ const makeCommand: CommandHandler = async ({ args, options, output, cwd, command
   // The kernel hands over every listed command: the framework's, and the application's it found.
   const existing = scanApplicationCommands(cwd).entries.find((entry) => entry.name === command)
   if (command === 'help' || (existing === undefined && commands.some((definition) => definition.name === command))) {
-    throw new UserError(`The command name "${command}" is Herald's own (${frameworkCommandFile(command)}): choose another, e.g. app:${command.replaceAll(':', '-')}.`)
+    throw new UserError(`The command name "${command}" is Herald's own (${command === 'help' ? 'the built-in help' : frameworkCommandFile(command)}): choose another, e.g. app:${command.replaceAll(':', '-')}.`)
   }
   if (existing !== undefined && !flag(options, 'force')) {
     throw new UserError(`The command "${command}" exists already, in ${existing.file}: nothing was written; choose another --command.`)
