@@ -125,7 +125,14 @@ export function frameworkCommandFile(name: string): string {
  * that name report it, other commands still run (so `make:command` can fix things).
  */
 export function loadApplicationCommands(basePath: string, frameworkNames: ReadonlySet<string>): AppCommands {
-  const cachedEntries = readCache(basePath)
+  let cachedEntries: AppCommandEntry[] | null
+  try {
+    cachedEntries = readCache(basePath)
+  } catch (error) {
+    // A broken cache stops list and help, not optimize:clear, which removes it.
+    if (!(error instanceof UserError)) throw error
+    return { entries: [], problems: [{ name: null, message: error.message }], cached: false }
+  }
   const { entries: found, problems } = cachedEntries === null ? scanApplicationCommands(basePath) : { entries: cachedEntries, problems: [] }
   const entries: AppCommandEntry[] = []
   const byName = new Map<string, AppCommandEntry>()

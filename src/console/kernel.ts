@@ -86,7 +86,10 @@ export async function runArtisan(argv: readonly string[], options: ArtisanOption
         exitCode = await withApplication(cwd, boot, async (bootOnce) => runApplicationCommand(entry, readInput(), { ...context, app: await bootOnce() }))
       })
     }
+    // `help CMD` is about CMD: an unknown one is the same error.
+    const helped = chosen === 'help' ? args.slice(args.indexOf('help') + 1).find((arg) => !arg.startsWith('-')) : undefined
     checkChosenCommand(chosen, application, applicationDefinitions)
+    if (helped !== undefined) checkChosenCommand(helped, application, applicationDefinitions)
     await program.parseAsync(args, { from: 'user' })
     return exitCode
   } catch (error) {

@@ -138,6 +138,7 @@ describe('application commands', () => {
     expect(await artisan('nosuch:cmd', '--help')).toEqual({ code: 1, stdout: '', stderr: 'Command "nosuch:cmd" is not defined.\n' })
     expect(await artisan('event:lst', '--help')).toEqual({ code: 1, stdout: '', stderr: 'Command "event:lst" is not defined. Did you mean event:list?\n' })
     expect(await artisan('digest:snd', '-h')).toEqual({ code: 1, stdout: '', stderr: 'Command "digest:snd" is not defined. Did you mean digest:send?\n' })
+    expect(await artisan('help', 'digest:snd')).toEqual({ code: 1, stdout: '', stderr: 'Command "digest:snd" is not defined. Did you mean digest:send?\n' })
   })
 
   it('list reads the files without importing them: only the chosen command is loaded', { timeout }, async () => {
@@ -151,6 +152,15 @@ describe('application commands', () => {
     expect(exploded.code).toBe(2)
     expect(exploded.stderr).toBe('Error: imported at list\n')
     rmSync(join(copy.root, 'app/commands/explosive.ts'))
+
+    // What list loads: commander, no TypeScript loader, no prompt library, no engine, no app code.
+    const trace = join(copy.root, 'imports.txt')
+    const traced = await run(copy.root, process.execPath, ['--import', './tests/support/trace-imports.mjs', 'bin/artisan', 'list'], { HERALD_TRACE_IMPORTS: trace })
+    expect(traced.code).toBe(0)
+    const urls = readFileSync(trace, 'utf8').split('\n').filter((url) => url !== '')
+    const packages = new Set(urls.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []))
+    expect([...packages]).toEqual(['commander'])
+    expect(urls.filter((url) => url.includes('/app/') || url.includes('/config/'))).toEqual([])
   })
 
   it('a name that clashes is an error at list and when run, naming both files; other commands still run', { timeout }, async () => {
@@ -203,6 +213,11 @@ describe('application commands', () => {
     expect(existsSync(cache)).toBe(false)
     expect((await artisan('list')).stdout).toMatch(/late:one +Added after optimize/)
     expect(await artisan('optimize:clear')).toEqual({ code: 0, stdout: 'There was no event cache.\nThere was no commands cache.\n', stderr: '' })
+
+    // A broken cache stops list with one line, and optimize:clear still removes it.
+    write('node_modules/.cache/herald/commands.json', '{ not json')
+    expect(await artisan('list')).toEqual({ code: 1, stdout: '', stderr: `The commands cache ${cache} is not valid JSON: run "artisan optimize:clear".\n` })
+    expect(await artisan('optimize:clear')).toEqual({ code: 0, stdout: 'There was no event cache.\nCached commands cleared.\n', stderr: '' })
 
     // make:command drops a cache, so the new command is listed at once.
     expect((await artisan('optimize')).code).toBe(0)
