@@ -40,7 +40,7 @@ export class ProgressBar {
   }
 
   private draw(): void {
-    if (!this.output.interactive || this.finished && this.current !== this.total) return
+    if (!this.output.interactive) return
     const filled = this.total === 0 ? WIDTH : Math.round((this.current / this.total) * WIDTH)
     this.output.write(`\r${this.current}/${this.total} [${'='.repeat(filled)}${' '.repeat(WIDTH - filled)}]`)
   }
