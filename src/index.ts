@@ -76,6 +76,12 @@ export type {
 } from './events/types.ts'
 
 export { createApplication, bootApplication, facadeRoot, setFacadeRoot } from './support/application-root.ts'
+// Your own artisan commands (app/commands), and running commands from code and tests.
+export { Command, type CommandClass } from './console/application-command.ts'
+export type { ArgumentsOf, OptionsOf } from './console/signature-types.ts'
+export type { ProgressBar } from './console/progress-bar.ts'
+export type { PromptAnswers } from './console/prompts.ts'
+export { Artisan, runCommand, type CallOptions, type CommandParameters, type CommandResult } from './support/artisan.ts'
 export { Event } from './support/facades/event.ts'
 export { Queue } from './support/facades/queue.ts'
 export { Bus } from './support/facades/bus.ts'

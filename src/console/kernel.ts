@@ -8,12 +8,20 @@ import { isConnectionError } from '../foundation/service-errors.ts'
 import { oneLine } from './quote-input.ts'
 import { Output, type OutputStreams } from './output.ts'
 import { errorMessage } from '../foundation/error-message.ts'
+import { loadApplicationCommands, type AppCommandEntry, type AppCommands } from './app-commands.ts'
+import { declareApplicationCommand, runApplicationCommand } from './app-command-runner.ts'
+import type { PromptAnswers } from './prompts.ts'
+import { suggestCommands } from './suggest.ts'
 
 export interface ArtisanOptions {
   cwd?: string
   streams?: OutputStreams
   /** Boots the application for commands that need it (tests pass their own). */
   boot?: (cwd: string) => Promise<Application>
+  /** An application that is booted already (Artisan.call from a running app): used, never shut down. */
+  app?: Application
+  /** Answers to application commands' prompts, by question (runCommand in tests). */
+  answers?: PromptAnswers
 }
 
 async function defaultBoot(cwd: string): Promise<Application> {
@@ -50,6 +58,7 @@ export async function runArtisan(argv: readonly string[], options: ArtisanOption
       outputError: (text, write) => write(`${text.trim().split(/\r?\n/).join(' ')}\n`),
     })
 
+  const boot = bootFor(options)
   for (const definition of commands) {
     const command = program.command(definition.name).description(definition.description)
     for (const argument of definition.arguments ?? []) {
@@ -57,14 +66,30 @@ export async function runArtisan(argv: readonly string[], options: ArtisanOption
     }
     for (const option of definition.options ?? []) command.option(option.flags, option.description)
     command.action(async (...received: unknown[]) => {
-      exitCode = await runCommand(definition, received, output, cwd, options.boot ?? defaultBoot)
+      exitCode = await runCommand(definition, received, output, cwd, boot, applicationDefinitions)
     })
   }
 
   // Like artisan, no command at all lists the commands.
   const words = argv.filter((arg) => arg !== '--no-ansi' && arg !== '--verbose' && arg !== '-v')
   const args = words.length === 0 ? [...argv, 'list'] : [...argv]
+  const chosen = args.find((arg) => !arg.startsWith('-'))
+  let applicationDefinitions: readonly CommandDefinition[] = commands
   try {
+    const application = loadApplicationCommands(cwd, frameworkNames)
+    applicationDefinitions = [...commands, ...application.entries.map(listedDefinition)]
+    for (const entry of application.entries) {
+      const command = program.command(entry.name).description(entry.description)
+      const readInput = declareApplicationCommand(command, entry)
+      command.action(async () => {
+        const context = { cwd, output, ...(options.answers ? { answers: options.answers } : {}) }
+        exitCode = await withApplication(cwd, boot, async (bootOnce) => runApplicationCommand(entry, readInput(), { ...context, app: await bootOnce() }))
+      })
+    }
+    // `help CMD` is about CMD: an unknown one is the same error.
+    const helped = chosen === 'help' ? args.slice(args.indexOf('help') + 1).find((arg) => !arg.startsWith('-')) : undefined
+    checkChosenCommand(chosen, application, applicationDefinitions)
+    if (helped !== undefined) checkChosenCommand(helped, application, applicationDefinitions)
     await program.parseAsync(args, { from: 'user' })
     return exitCode
   } catch (error) {
@@ -110,29 +135,57 @@ function withoutSql(message: string): string {
   return statement ? `a database statement failed: ${statement[1]}` : message
 }
 
-async function runCommand(
-  definition: CommandDefinition,
-  received: unknown[],
-  output: Output,
+const frameworkNames: ReadonlySet<string> = new Set([...commands.map(({ name }) => name), 'help'])
+
+/** How this run boots: the given application (never shut down here), the test's boot, or the default. */
+function bootFor(options: ArtisanOptions): { boot: (cwd: string) => Promise<Application>; owned: boolean } {
+  const given = options.app
+  if (given !== undefined) return { boot: async () => given, owned: false }
+  return { boot: options.boot ?? defaultBoot, owned: true }
+}
+
+/** An application command as `list` and `help` see it. */
+function listedDefinition(entry: AppCommandEntry): CommandDefinition {
+  return {
+    name: entry.name,
+    description: entry.description,
+    boots: true,
+    load: () => Promise.reject(new Error(`${entry.name} is an application command: the kernel runs it`)),
+  }
+}
+
+/**
+ * Before commander parses: a clash or unreadable command file stops `list` and `help` (and
+ * the clashing name), and an unknown command is an error even with `--help`, which commander
+ * would answer with the global help.
+ */
+function checkChosenCommand(chosen: string | undefined, application: AppCommands, known: readonly CommandDefinition[]): void {
+  if (chosen === undefined) return // --version, --help: commander's
+  const listing = chosen === 'list' || chosen === 'help'
+  const problem = application.problems.find(({ name }) => listing || name === chosen)
+  if (problem !== undefined) throw new UserError(problem.message)
+  if (chosen === 'help' || known.some(({ name }) => name === chosen)) return
+  throw new UserError(`Command "${chosen}" is not defined.${suggestCommands(chosen, [...known.map(({ name }) => name), 'help'])}`)
+}
+
+/** Boots on demand (once) for `run`, and shuts down what it booted, whether `run` succeeds or not. */
+async function withApplication(
   cwd: string,
-  boot: (cwd: string) => Promise<Application>,
+  boot: { boot: (cwd: string) => Promise<Application>; owned: boolean },
+  run: (bootOnce: () => Promise<Application>) => Promise<number>,
 ): Promise<number> {
-  // commander passes the declared arguments, then the options object, then the command.
-  const argCount = definition.arguments?.length ?? 0
-  const args = received.slice(0, argCount).filter((value): value is string => typeof value === 'string')
-  const opts = (received[argCount] ?? {}) as Record<string, unknown>
-  const { default: handler } = await definition.load()
   const state: { booted: Promise<Application> | null } = { booted: null }
-  const bootOnce = () => (state.booted ??= boot(cwd))
+  // Called as a plain function, so a stack shows the boot function's own name.
+  const start = boot.boot
+  const bootOnce = () => (state.booted ??= start(cwd))
   let failed = false
   try {
-    const app = definition.boots ? await bootOnce() : null
-    return (await handler({ app, args, options: opts, output, cwd, boot: bootOnce, commands })) ?? 0
+    return await run(bootOnce)
   } catch (error) {
     failed = true
     throw error
   } finally {
-    if (state.booted !== null) {
+    if (state.booted !== null && boot.owned) {
       try {
         await (await state.booted).shutdown()
       } catch (error) {
@@ -142,4 +195,23 @@ async function runCommand(
       }
     }
   }
+}
+
+async function runCommand(
+  definition: CommandDefinition,
+  received: unknown[],
+  output: Output,
+  cwd: string,
+  boot: { boot: (cwd: string) => Promise<Application>; owned: boolean },
+  listed: readonly CommandDefinition[],
+): Promise<number> {
+  // commander passes the declared arguments, then the options object, then the command.
+  const argCount = definition.arguments?.length ?? 0
+  const args = received.slice(0, argCount).filter((value): value is string => typeof value === 'string')
+  const opts = (received[argCount] ?? {}) as Record<string, unknown>
+  const { default: handler } = await definition.load()
+  return withApplication(cwd, boot, async (bootOnce) => {
+    const app = definition.boots ? await bootOnce() : null
+    return (await handler({ app, args, options: opts, output, cwd, boot: bootOnce, commands: listed })) ?? 0
+  })
 }

@@ -51,6 +51,19 @@ export const commands: readonly CommandDefinition[] = [
     boots: false,
     load: () => import('./commands/event-clear.ts'),
   },
+  // Issue 17: the caches that keep boot and `list` from scanning app/.
+  {
+    name: 'optimize',
+    description: 'Cache the events manifest and the application commands manifest (run it on deploy)',
+    boots: false,
+    load: () => import('./commands/optimize.ts'),
+  },
+  {
+    name: 'optimize:clear',
+    description: 'Remove the events and commands caches, so boot and list scan app/ again',
+    boots: false,
+    load: () => import('./commands/optimize-clear.ts'),
+  },
   {
     name: 'event:history',
     description: 'List the events in the event store, newest first',
@@ -180,6 +193,19 @@ export const commands: readonly CommandDefinition[] = [
     options: [{ flags: '--force', description: 'Overwrite stubs you have edited' }],
     boots: false,
     load: () => import('./commands/stub-publish.ts'),
+  },
+  // Issue 17: the application's own commands (app/commands).
+  {
+    name: 'make:command',
+    description: 'Create an artisan command in app/commands, discovered with no registration',
+    arguments: [{ name: 'name', description: 'The command class, e.g. SendDigest or Billing/PruneInvoices', required: true }],
+    options: [
+      { flags: '--command <name>', description: 'The name it runs as, e.g. digest:send (default: app:<file name>)' },
+      { flags: '--test', description: 'Also create its test' },
+      { flags: '--force', description: 'Overwrite existing files' },
+    ],
+    boots: false,
+    load: () => import('./commands/make-command.ts'),
   },
   {
     name: 'queue:work',

@@ -40,6 +40,11 @@ export class Output {
     for (const row of rows) this.line(format(row))
   }
 
+  /** A warning: a yellow line on stderr. */
+  warn(text: string): void {
+    this.streams.stderr.write(`${this.paint(text, 'yellow')}\n`)
+  }
+
   error(text: string): void {
     this.streams.stderr.write(`${this.paint(text, 'red')}\n`)
   }

@@ -134,7 +134,7 @@ describe('bin/artisan', () => {
   it('answers an unknown command with a suggestion and exit 1', async () => {
     const run = await artisan(['event:lst'])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain("unknown command 'event:lst'")
+    expect(run.stderr).toContain('Command "event:lst" is not defined.')
     expect(run.stderr).toContain('Did you mean event:list?')
   })
 

@@ -323,6 +323,8 @@ describe('stubs', () => {
     'job',
     'job.sync',
     'test.job',
+    'command',
+    'test.command',
   ]
   const stub = (name: string) => join(copy.root, 'stubs', `${name}.stub`)
   const framework = (name: string) => readFileSync(join(copy.root, 'src/console/stubs', `${name}.stub`), 'utf8')

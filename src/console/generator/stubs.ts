@@ -19,6 +19,8 @@ export const defaultStubNames = [
   'job',
   'job.sync',
   'test.job',
+  'command',
+  'test.command',
 ] as const
 
 export type StubName = (typeof defaultStubNames)[number]
