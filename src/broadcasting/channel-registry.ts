@@ -14,6 +14,17 @@ interface Route {
   readonly pattern: string
   readonly regex: RegExp
   readonly callback: ChannelCallback
+  /** Where `channel()` was called (`app/channels.ts:21`), or null when no application frame was found. */
+  readonly source: string | null
+}
+
+/** One registered channel pattern, as `artisan channel:list` shows it. */
+export interface RegisteredChannel {
+  readonly pattern: string
+  /** The `{param}` names, passed to the callback in order. */
+  readonly parameters: readonly string[]
+  /** The file (and line) that registered the callback, an absolute path. */
+  readonly source: string | null
 }
 
 /**
@@ -50,7 +61,22 @@ export class ChannelRegistry {
       .split(/(\{[^}]+\})/)
       .map((part) => (/^\{[^}]+\}$/.test(part) ? '([^.]+)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
       .join('')
-    this.routes.push({ pattern, regex: new RegExp(`^${source}$`), callback })
+    this.routes.push({ pattern, regex: new RegExp(`^${source}$`), callback, source: callerFile(new Error().stack) })
+  }
+
+  /**
+   * The registered channels in order, each with its parameters and the file that registered it.
+   *
+   * ```ts
+   * registry.channels() // [{ pattern: 'orders.{userId}', parameters: ['userId'], source: '/srv/shop/app/channels.ts:21' }]
+   * ```
+   */
+  channels(): RegisteredChannel[] {
+    return this.routes.map(({ pattern, source }) => ({
+      pattern,
+      parameters: [...pattern.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]!),
+      source,
+    }))
   }
 
   /** The registered patterns, in order. */
@@ -79,4 +105,17 @@ export class ChannelRegistry {
     }
     return { allowed: false }
   }
+}
+
+/** Frames of the framework itself (source or build) and of node's internals: not where a channel was registered. */
+const FRAMEWORK_FRAME = /[\\/](?:src[\\/](?:broadcasting|support|foundation)|dist)[\\/]|node:internal|node_modules/
+
+/** The first frame of a stack outside the framework, as `/absolute/path:line`. */
+function callerFile(stack: string | undefined): string | null {
+  for (const line of (stack ?? '').split('\n').slice(1)) {
+    const match = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):(\d+):\d+\)?\s*$/.exec(line)
+    if (match === null || FRAMEWORK_FRAME.test(match[1]!)) continue
+    return `${decodeURIComponent(match[1]!.replace(/^file:\/\//, ''))}:${match[2]}`
+  }
+  return null
 }

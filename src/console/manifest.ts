@@ -106,6 +106,38 @@ export const commands: readonly CommandDefinition[] = [
     boots: true,
     load: () => import('./commands/event-show.ts'),
   },
+  {
+    name: 'event:dispatch',
+    description: 'Dispatch an event from the shell, built from a JSON payload or its catalog example, and show what ran',
+    arguments: [{ name: 'name', description: 'The event, e.g. OrderPlaced or export.finished', required: true }],
+    options: [
+      { flags: '--payload <json>', description: 'The payload, a JSON object (checked by the schema of the event)' },
+      { flags: '--example', description: 'Use the example payload of the catalog (artisan event:show)' },
+    ],
+    boots: true,
+    load: () => import('./commands/event-dispatch.ts'),
+  },
+  {
+    name: 'tinker',
+    description: 'Interact with the booted application in a REPL (facades and app/ classes in scope, top-level await)',
+    options: [{ flags: '--execute <code>', description: 'Run this code, print its result and exit' }],
+    boots: true,
+    load: () => import('./commands/tinker.ts'),
+  },
+  {
+    name: 'route:list',
+    description: 'List the HTTP routes: method, path, middleware and handler',
+    options: [{ flags: '--json', description: 'Output JSON' }],
+    boots: true,
+    load: () => import('./commands/route-list.ts'),
+  },
+  {
+    name: 'channel:list',
+    description: 'List the broadcast channels app/channels.ts authorizes, with the file that authorizes each',
+    options: [{ flags: '--json', description: 'Output JSON' }],
+    boots: true,
+    load: () => import('./commands/channel-list.ts'),
+  },
   // The generators render stubs and write files: they never boot the application.
   {
     name: 'make:event',

@@ -22,6 +22,7 @@ import { withAfterResponse } from '../jobs/after-response.ts'
 import { securityHeaders } from './security-headers.ts'
 import { HttpError, ValidationError } from './http-error.ts'
 import type { RouteRegistrar } from './routes.ts'
+import { named } from './route-table.ts'
 import { ViewFactory } from './views.ts'
 import { errorMessage } from '../foundation/error-message.ts'
 
@@ -116,15 +117,15 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   express.use(createInternalBroadcastRouter(echo, broadcastKey))
   express.post(
     '/broadcasting/auth',
-    jsonBody(),
-    formBody(),
-    broadcastingAuthRoute(options.channels, resolveUser, new OriginPolicy(allowedOrigins ?? []), echo.limits.channelNameLength),
+    named('json', jsonBody()),
+    named('form', formBody()),
+    named('broadcastingAuth', broadcastingAuthRoute(options.channels, resolveUser, new OriginPolicy(allowedOrigins ?? []), echo.limits.channelNameLength)),
   )
   const ops = opsAccess(app.config.get('ops'))
-  express.get('/health', ops.guard('health'), healthRoute(app))
+  express.get('/health', named('ops:health', ops.guard('health')), named('health', healthRoute(app)))
   if (app.bound('events.metrics')) {
     const metrics = app.make('events.metrics')
-    express.get(app.config.get('events').metrics.path, ops.guard('metrics'), async (_request: Request, response: Response) => {
+    express.get(app.config.get('events').metrics.path, named('ops:metrics', ops.guard('metrics')), async function scrapeMetrics(_request: Request, response: Response) {
       const { contentType, body } = await metrics.scrape()
       response.type(contentType).send(body)
     })
@@ -226,8 +227,9 @@ async function loadApplicationRoutes(app: Application, kernel: HttpKernel): Prom
   if (typeof module.default !== 'function') throw new Error(`${file} must export default defineRoutes(({ web, api }) => { ... }).`)
   const { cookies } = app.config.get('http')
   const csrf = csrfProtection({ key: signingKey(app.config.get('app'), app.logger), secure: cookies.secure, sameSite: cookies.sameSite })
-  const web = groupRouter([formBody(), jsonBody(), csrf])
-  const api = groupRouter([jsonBody()])
+  // Named for `artisan route:list`, which lists each route's middleware.
+  const web = groupRouter([named('form', formBody()), named('json', jsonBody()), named('csrf', csrf)])
+  const api = groupRouter([named('json', jsonBody())])
   await (module.default as RouteRegistrar)({ web, api, app })
   kernel.routes.use('/api', api)
   kernel.routes.use(web)
