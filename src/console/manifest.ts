@@ -25,8 +25,10 @@ export const commands: readonly CommandDefinition[] = [
       { flags: '--port <port>', description: 'The port (default: PORT or 3000; 0 picks a free one)' },
       { flags: '--host <host>', description: 'The address to listen on (default: HOST or 127.0.0.1)' },
       { flags: '--no-worker', description: 'Leave queued jobs to `artisan queue:work`' },
+      { flags: '--watch', description: 'Restart on a change to app/, config/, database/migrations or .env (npm run dev)' },
     ],
-    boots: true,
+    // Booted by the command itself: under --watch only the supervised child boots.
+    boots: false,
     load: () => import('./commands/serve.ts'),
   },
   {
@@ -231,8 +233,10 @@ export const commands: readonly CommandDefinition[] = [
       { flags: '--memory <mb>', description: 'Stop once the process uses more memory than this (default 512)' },
       { flags: '--max-disconnected <seconds>', description: 'Give up (exit 1) after this long without a connection to the queue (default 60; 0: never)' },
       { flags: '--json', description: 'One JSON line per job' },
+      { flags: '--watch', description: 'Restart (after the jobs in hand) on a change to app/, config/, database/migrations or .env' },
     ],
-    boots: true,
+    // Booted by the command itself: under --watch only the supervised child boots.
+    boots: false,
     load: () => import('./commands/queue-work.ts'),
   },
   {

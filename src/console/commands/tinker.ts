@@ -109,7 +109,7 @@ function evaluateOnce(server: REPLServer, code: string): Promise<{ ok: true; val
 /** `tinker --execute "…"`: runs the code, prints its result (nothing for undefined), exit 1 with one line on an error. */
 async function execute(app: Application, code: string, context: Record<string, unknown>, output: Output): Promise<number> {
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() })
-  const server = repl.start({ input: new PassThrough(), output: sink, terminal: false, prompt: '' })
+  const server = repl.start({ input: new PassThrough(), output: sink, terminal: false, prompt: '', useGlobal: true })
   try {
     Object.assign(server.context, context)
     replaceEval(server, typeScriptAware(server.eval))
@@ -143,7 +143,9 @@ const tinker: CommandHandler = async ({ app, options, output }) => {
   output.line(`Herald tinker (${app.config.get('app').env}). In scope: app, Event, Queue, Bus, DB, Broadcast, EventBus${loaded.length > 0 ? `, ${loaded.join(', ')}` : ''}.`)
   for (const clash of clashes) output.error(`  Not in scope under its name, exported twice: ${clash}`)
   output.line(output.paint('Top-level await works; .exit leaves.', 'dim'))
-  const server = repl.start({ prompt: 'herald> ', useColors: output.ansi, input: process.stdin, output: process.stdout })
+  // The global context, not a new one: values made at the prompt are of the same realm as the
+  // application's (an error is an Error, an array passes instanceof Array).
+  const server = repl.start({ prompt: 'herald> ', useColors: output.ansi, input: process.stdin, output: process.stdout, useGlobal: true })
   Object.assign(server.context, context)
   const report = fakeReporter(app, (line) => process.stdout.write(`${line}\n`))
   const evaluate = typeScriptAware(server.eval)
