@@ -1,3 +1,5 @@
+import { join, sep } from 'node:path'
+import { frameworkRoot } from '../foundation/framework-root.ts'
 import type { BroadcastUser, ChannelCallback, UserResolver } from './contracts.ts'
 
 /** A presence channel member, as Laravel Echo expects it. */
@@ -107,15 +109,19 @@ export class ChannelRegistry {
   }
 }
 
-/** Frames of the framework itself (source or build) and of node's internals: not where a channel was registered. */
-const FRAMEWORK_FRAME = /[\\/](?:src[\\/](?:broadcasting|support|foundation)|dist)[\\/]|node:internal|node_modules/
+/** Frames of the framework itself (its src/ or dist/), of packages and of node: not where a channel was registered. */
+function isFrameworkFrame(file: string): boolean {
+  const root = frameworkRoot()
+  return file.startsWith(join(root, 'src', sep)) || file.startsWith(join(root, 'dist', sep)) || file.includes(`${sep}node_modules${sep}`) || file.startsWith('node:')
+}
 
 /** The first frame of a stack outside the framework, as `/absolute/path:line`. */
 function callerFile(stack: string | undefined): string | null {
   for (const line of (stack ?? '').split('\n').slice(1)) {
     const match = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):(\d+):\d+\)?\s*$/.exec(line)
-    if (match === null || FRAMEWORK_FRAME.test(match[1]!)) continue
-    return `${decodeURIComponent(match[1]!.replace(/^file:\/\//, ''))}:${match[2]}`
+    if (match === null) continue
+    const file = decodeURIComponent(match[1]!.replace(/^file:\/\//, ''))
+    if (!isFrameworkFrame(file)) return `${file}:${match[2]}`
   }
   return null
 }

@@ -120,10 +120,10 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
     return { child, exited, warm: waitFor('warm'), ready: waitFor('ready'), started: waitFor('started') }
   }
   /** Tells a (warm) process to boot; false when it exited first. */
-  const boot = async (process: Supervised): Promise<boolean> => {
-    if (!(await process.warm)) return false
-    process.child.send({ herald: 'boot' } satisfies HandoffMessage)
-    return process.ready
+  const boot = async (supervised: Supervised): Promise<boolean> => {
+    if (!(await supervised.warm)) return false
+    supervised.child.send({ herald: 'boot' } satisfies HandoffMessage)
+    return supervised.ready
   }
   // The next process, warm before any change.
   let standby: Supervised | null = null

@@ -1,3 +1,4 @@
+import { METHODS } from 'node:http'
 import type { Express } from 'express'
 
 /** One route of the web side, as `artisan route:list` shows it. */
@@ -16,6 +17,8 @@ export interface ListedRoute {
 /** What this file reads of express's router (router 2): layers with a route, or a mounted router. */
 interface Layer {
   readonly name?: string
+  /** A route's layer: the method it answers (lower case). */
+  readonly method?: string
   readonly handle: Function & { readonly stack?: readonly Layer[] }
   readonly rawPath?: unknown
   readonly route?: { readonly path: unknown; readonly methods: Readonly<Record<string, boolean>>; readonly stack: readonly Layer[] }
@@ -36,6 +39,13 @@ export function named<F extends Function>(name: string, fn: F): F {
 
 function functionName(fn: Function): string {
   return fn.name === '' || fn.name === '<anonymous>' ? 'closure' : fn.name.replace(/^bound /, '')
+}
+
+/** A route's methods; `router.all()` registers every method node knows: that is `ANY`. */
+function methodsOf(methods: Readonly<Record<string, boolean>>): string[] {
+  const names = Object.keys(methods).filter((method) => methods[method])
+  if (names.includes('_all') || names.length >= METHODS.length) return ['ANY']
+  return names.map((method) => method.toUpperCase())
 }
 
 function pathText(path: unknown): string {
@@ -60,9 +70,11 @@ export function listRoutes(express: Express): ListedRoute[] {
   const walk = (stack: readonly Layer[], prefix: string) => {
     for (const layer of stack) {
       if (layer.route !== undefined) {
-        const handlers = layer.route.stack.map((entry) => entry.handle)
+        // `all()` adds each handler once per method: the handlers of the first method are all of them.
+        const first = layer.route.stack[0]?.method
+        const handlers = layer.route.stack.filter((entry) => entry.method === first).map((entry) => entry.handle)
         const fn = handlers[handlers.length - 1]!
-        const methods = Object.keys(layer.route.methods).filter((method) => layer.route!.methods[method]).map((method) => (method === '_all' ? 'ANY' : method.toUpperCase()))
+        const methods = methodsOf(layer.route.methods)
         routes.push({ methods, path: joined(prefix, pathText(layer.route.path)), middleware: handlers.slice(0, -1).map(functionName), handler: functionName(fn), fn })
       } else if (Array.isArray(layer.handle.stack)) {
         const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : ''

@@ -161,9 +161,13 @@ const eventDispatch: CommandHandler = async ({ app, args, options, output }) => 
   const stop = observe(app, name, steps)
   let error: unknown = null
   try {
-    if (event === null) await events.dispatch(name, payload)
-    else await events.dispatch(event)
+    const responses = event === null ? await events.dispatch(name, payload) : await events.dispatch(event)
     await events.settled()
+    // A ShouldQueue event goes to the queue whole (no listener runs here): its job id is the response.
+    if (eventClass !== undefined && isShouldQueue(eventClass) && !steps.some((step) => step.kind !== 'broadcast')) {
+      const job = responses.find((response): response is string => typeof response === 'string')
+      steps.push({ kind: 'queued', name: `${name} (the event, for its listeners on a worker)`, job: job ?? null, error: null })
+    }
   } catch (thrown) {
     error = thrown
   } finally {
