@@ -167,9 +167,11 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       prepareStandby()
       return
     }
+    const booted = performance.now()
     const old = current
     old.child.kill('SIGTERM')
     await old.exited
+    const oldStopped = performance.now()
     if (stopping) {
       next.child.kill('SIGTERM')
       await next.exited
@@ -177,7 +179,11 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
     }
     current = next
     next.child.send({ herald: 'go' } satisfies HandoffMessage)
-    if (await next.started) output.line(output.paint(`Restarted the ${label} in ${Math.round(performance.now() - began)} ms.`, 'green'))
+    if (await next.started) {
+      const ms = (from: number, to: number) => `${Math.round(to - from)} ms`
+      const now = performance.now()
+      output.line(output.paint(`Restarted the ${label} in ${ms(began, now)} (new code booted in ${ms(began, booted)}, the old ${label} stopped in ${ms(booted, oldStopped)}).`, 'green'))
+    }
     prepareStandby()
   }
 

@@ -154,7 +154,7 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     },
     close() {
       // socket.io closes the HTTP server it is attached to, waiting for its connections.
-      closing ??= echo.close()
+      closing ??= drained(server, () => echo.close())
       return closing
     },
   }
@@ -183,6 +183,20 @@ export async function createApplicationHttpKernel(app: Application, options: Par
       return close()
     },
   }
+}
+
+/**
+ * Closes the server without waiting on keep-alive clients: a client that keeps sending requests
+ * on its connection (a poller, a browser) would hold the close, and a restart, forever. From now
+ * on each response says `Connection: close`, and connections left idle are closed until the
+ * server is.
+ */
+function drained(server: HttpServer, close: () => Promise<void>): Promise<void> {
+  server.prependListener('request', (_request, response) => {
+    if (!response.headersSent) response.setHeader('connection', 'close')
+  })
+  const idle = setInterval(() => server.closeIdleConnections(), 50)
+  return close().finally(() => clearInterval(idle))
 }
 
 function listen(server: HttpServer, port: number, host?: string): Promise<{ port: number }> {

@@ -7,7 +7,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { io } from 'socket.io-client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { createApplication } from 'herald'
 import { copyProject } from '../support/project-copy.ts'
 
@@ -193,6 +193,7 @@ describe('route:list and channel:list', () => {
 describe('--watch', () => {
   it('serve --watch serves an edited route on the same port, and socket.io clients reconnect', { timeout: 180_000 }, async () => {
     const server = start(['serve', '--watch', '--port', '0'])
+    onTestFailed(() => console.log(`serve --watch said:\n${server.output()}`))
     await expect.poll(server.output, { timeout: 60_000 }).toMatch(/Watching app, config, database\/migrations/)
     await expect.poll(server.output, { timeout: 60_000 }).toMatch(/Herald is serving http:\/\/127\.0\.0\.1:(\d+)/)
     const port = /127\.0\.0\.1:(\d+)/.exec(server.output())![1]
@@ -250,6 +251,7 @@ export default class NoteVersion extends ShouldQueue(Listener.for('version.noted
       }
     }
     const worker = start(['queue:work', '--watch', '--sleep', '0.05'])
+    onTestFailed(() => console.log(`queue:work --watch said:\n${worker.output()}`))
     await expect.poll(worker.output, { timeout: 60_000 }).toMatch(/Watching app, config, database\/migrations: the worker restarts on a change/)
     await dispatch(1)
     await expect.poll(() => file('versions.log'), { timeout: 20_000 }).toBe('v1 1\n')
