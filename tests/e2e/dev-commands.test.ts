@@ -58,6 +58,19 @@ export default class TraceOrder extends Listener.for(OrderPlaced) {
 beforeAll(async () => {
   writeFileSync(join(copy.root, 'app/listeners/trace-order.ts'), traceListener)
   writeFileSync(
+    join(copy.root, 'app/events/report-requested.ts'),
+    `import { Dispatchable, ShouldQueue } from 'herald'
+
+/** Queued whole: its listeners run on a worker. */
+export class ReportRequested extends ShouldQueue(Dispatchable) {
+  static example = { reportId: 3 }
+  constructor(public readonly reportId: number) {
+    super()
+  }
+}
+`,
+  )
+  writeFileSync(
     join(copy.root, 'app/listeners/note-ping.ts'),
     `import { appendFileSync } from 'node:fs'
 import { Listener } from 'herald'
@@ -139,6 +152,12 @@ describe('artisan event:dispatch', () => {
     expect(string).toMatchObject({ code: 0, stderr: '' })
     expect(string.stdout).toMatch(/^Dispatched ping\.sent \(string event\) \{"n":1\}\n\s+ran\s+NotePing/)
     expect(file('pings.log')).toBe('1\n')
+  })
+
+  it('a ShouldQueue event is queued whole, and the output says so with its job', { timeout }, async () => {
+    const run = await artisan('event:dispatch', 'ReportRequested', '--example')
+    expect(run).toMatchObject({ code: 0, stderr: '' })
+    expect(run.stdout).toMatch(/^Dispatched ReportRequested \(queued event class\) \{"reportId":3\}\n\s+queued\s+ReportRequested \(the event, for its listeners on a worker\) \(job \w+\)\n$/)
   })
 
   it.each([
