@@ -52,6 +52,29 @@ async function scope(app: Application): Promise<{ context: Record<string, unknow
 }
 
 /**
+ * Puts the scope on `globalThis`, where the REPL evaluates (`useGlobal`: values typed at the
+ * prompt are then of the application's realm, so a plain object is a plain object to the
+ * serializer and an error an Error). The `Event` facade takes the place of node's DOM `Event`
+ * class (kept as `DOMEvent`); fetch's classes extend that global when they first load, so they
+ * are loaded first. The result puts every global back.
+ */
+async function installGlobals(context: Record<string, unknown>): Promise<() => void> {
+  await fetch('data:,').then((response) => response.arrayBuffer())
+  const scope: Record<string, unknown> = { ...context, DOMEvent: globalThis.Event }
+  const previous = new Map<string, PropertyDescriptor | undefined>()
+  for (const [name, value] of Object.entries(scope)) {
+    previous.set(name, Object.getOwnPropertyDescriptor(globalThis, name))
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false })
+  }
+  return () => {
+    for (const [name, descriptor] of previous) {
+      if (descriptor === undefined) Reflect.deleteProperty(globalThis, name)
+      else Object.defineProperty(globalThis, name, descriptor)
+    }
+  }
+}
+
+/**
  * node's REPL evaluation (top-level await, the value of the last expression), with TypeScript
  * type annotations stripped (esbuild) when the input is no valid JavaScript but valid TypeScript.
  */
@@ -110,8 +133,8 @@ function evaluateOnce(server: REPLServer, code: string): Promise<{ ok: true; val
 async function execute(app: Application, code: string, context: Record<string, unknown>, output: Output): Promise<number> {
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() })
   const server = repl.start({ input: new PassThrough(), output: sink, terminal: false, prompt: '', useGlobal: true })
+  const restore = await installGlobals(context)
   try {
-    Object.assign(server.context, context)
     replaceEval(server, typeScriptAware(server.eval))
     const result = await evaluateOnce(server, `${code}\n`)
     fakeReporter(app, (line) => output.line(line))()
@@ -126,6 +149,7 @@ async function execute(app: Application, code: string, context: Record<string, u
     return 0
   } finally {
     server.close()
+    restore()
   }
 }
 
@@ -146,7 +170,8 @@ const tinker: CommandHandler = async ({ app, options, output }) => {
   // The global context, not a new one: values made at the prompt are of the same realm as the
   // application's (an error is an Error, an array passes instanceof Array).
   const server = repl.start({ prompt: 'herald> ', useColors: output.ansi, input: process.stdin, output: process.stdout, useGlobal: true })
-  Object.assign(server.context, context)
+  const restore = await installGlobals(context)
+  server.once('exit', restore)
   const report = fakeReporter(app, (line) => process.stdout.write(`${line}\n`))
   const evaluate = typeScriptAware(server.eval)
   replaceEval(server, function (this: REPLServer, code, evalContext, file, callback) {
