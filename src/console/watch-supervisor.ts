@@ -136,10 +136,21 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
     if (!stopping && standby === null) standby = start()
   }
   let stopping = false
+  // From the start: a Ctrl+C while the first process boots stops it too, then the supervisor.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true
+      resolve()
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
 
   let current = start()
   if (!(await boot(current))) {
-    output.error(`The ${label} did not start (exit ${await current.exited}): fix the error above and run the command again.`)
+    const exit = await current.exited
+    if (stopping) return exit
+    output.error(`The ${label} did not start (exit ${exit}): fix the error above and run the command again.`)
     return 1
   }
   current.child.send({ herald: 'go' } satisfies HandoffMessage)
@@ -209,14 +220,6 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
   }
   watcher.on('all', (_event, path) => schedule(path))
 
-  const stopped = new Promise<void>((resolve) => {
-    const stop = () => {
-      stopping = true
-      resolve()
-    }
-    process.once('SIGTERM', stop)
-    process.once('SIGINT', stop)
-  })
   // Until a signal, or until the process exits by itself (queue:restart, --max-time, a crash)
   // while no restart is under way.
   let code = 0
