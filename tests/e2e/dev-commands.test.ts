@@ -249,6 +249,42 @@ describe('--watch', () => {
     expect(await server.exited).toBe(0)
   })
 
+  it('serve --watch lets the old server finish the job in hand before the new one starts', { timeout: 180_000 }, async () => {
+    writeFileSync(
+      join(copy.root, 'app/listeners/slow-report.ts'),
+      `import { appendFileSync } from 'node:fs'
+import { Listener, ShouldQueue } from 'herald'
+
+export default class SlowReport extends ShouldQueue(Listener.for('report.slow')) {
+  async handle() {
+    appendFileSync('slow.log', 'start\\n')
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    appendFileSync('slow.log', 'end\\n')
+  }
+}
+`,
+    )
+    const server = start(['serve', '--watch', '--port', '0'])
+    onTestFailed(() => console.log(`serve --watch said:\n${server.output()}`))
+    await expect.poll(server.output, { timeout: 60_000 }).toMatch(/Watching app/)
+    const app = createApplication({ basePath: copy.root, env: { LOG_LEVEL: 'silent', BROADCAST_CONNECTION: 'null' }, envFile: false })
+    await app.boot()
+    try {
+      await app.make('events').dispatch('report.slow', {})
+    } finally {
+      await app.shutdown()
+    }
+    await expect.poll(() => file('slow.log'), { timeout: 20_000, interval: 10 }).toBe('start\n')
+    writeFileSync(join(copy.root, 'app/listeners/slow-report.ts'), `${readFileSync(join(copy.root, 'app/listeners/slow-report.ts'), 'utf8')}// edited\n`)
+    await expect.poll(server.output, { timeout: 30_000 }).toMatch(/Restarted the server in \d+ ms/)
+    // The job in hand ran to its end in the old server, which stopped only then.
+    expect(file('slow.log')).toBe('start\nend\n')
+    const restartLine = server.output().indexOf('Restarted the server')
+    expect(server.output().indexOf('Stopped.')).toBeLessThan(restartLine)
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+  })
+
   it('queue:work --watch restarts the worker on an edit and runs the next job with the new code', { timeout: 180_000 }, async () => {
     const listener = (version: string) => `import { appendFileSync } from 'node:fs'
 import { Listener, ShouldQueue } from 'herald'
