@@ -66,6 +66,10 @@ function handoff(announce: HandoffMessage, awaited: HandoffMessage['herald']): P
  */
 export async function awaitBootSignal(extra: () => Promise<unknown> = async () => undefined): Promise<void> {
   if (process.env[HANDOFF_ENV] !== '1' || typeof process.send !== 'function') return
+  // A supervisor that died (killed, crashed) leaves no orphan: the channel closes, and the
+  // process stops as on SIGTERM (jobs in hand first). The listener must not keep it alive.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
+  process.channel?.unref()
   await Promise.all([import('tsx/esm/api'), import('../support/application-root.ts'), extra()])
   await handoff({ herald: 'warm' }, 'boot')
 }

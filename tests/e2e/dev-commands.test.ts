@@ -285,6 +285,16 @@ export default class SlowReport extends ShouldQueue(Listener.for('report.slow'))
     expect(await server.exited).toBe(0)
   })
 
+  it('a supervisor that is killed leaves no server behind', { timeout: 120_000 }, async () => {
+    const server = start(['serve', '--watch', '--port', '0'])
+    await expect.poll(server.output, { timeout: 60_000 }).toMatch(/Watching app/)
+    const port = /127\.0\.0\.1:(\d+)/.exec(server.output())![1]
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200)
+    server.child.kill('SIGKILL')
+    await expect.poll(() => server.output(), { timeout: 20_000 }).toContain('Stopped.')
+    await expect.poll(() => fetch(`http://127.0.0.1:${port}/health`).then(() => 'up', () => 'down'), { timeout: 20_000 }).toBe('down')
+  })
+
   it('queue:work --watch restarts the worker on an edit and runs the next job with the new code', { timeout: 180_000 }, async () => {
     const listener = (version: string) => `import { appendFileSync } from 'node:fs'
 import { Listener, ShouldQueue } from 'herald'
