@@ -1,3 +1,5 @@
+import { join, sep } from 'node:path'
+import { frameworkRoot } from '../foundation/framework-root.ts'
 import type { BroadcastUser, ChannelCallback, UserResolver } from './contracts.ts'
 
 /** A presence channel member, as Laravel Echo expects it. */
@@ -14,6 +16,17 @@ interface Route {
   readonly pattern: string
   readonly regex: RegExp
   readonly callback: ChannelCallback
+  /** Where `channel()` was called (`app/channels.ts:21`), or null when no application frame was found. */
+  readonly source: string | null
+}
+
+/** One registered channel pattern, as `artisan channel:list` shows it. */
+export interface RegisteredChannel {
+  readonly pattern: string
+  /** The `{param}` names, passed to the callback in order. */
+  readonly parameters: readonly string[]
+  /** The file (and line) that registered the callback, an absolute path. */
+  readonly source: string | null
 }
 
 /**
@@ -50,7 +63,22 @@ export class ChannelRegistry {
       .split(/(\{[^}]+\})/)
       .map((part) => (/^\{[^}]+\}$/.test(part) ? '([^.]+)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
       .join('')
-    this.routes.push({ pattern, regex: new RegExp(`^${source}$`), callback })
+    this.routes.push({ pattern, regex: new RegExp(`^${source}$`), callback, source: callerFile(new Error().stack) })
+  }
+
+  /**
+   * The registered channels in order, each with its parameters and the file that registered it.
+   *
+   * ```ts
+   * registry.channels() // [{ pattern: 'orders.{userId}', parameters: ['userId'], source: '/srv/shop/app/channels.ts:21' }]
+   * ```
+   */
+  channels(): RegisteredChannel[] {
+    return this.routes.map(({ pattern, source }) => ({
+      pattern,
+      parameters: [...pattern.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]!),
+      source,
+    }))
   }
 
   /** The registered patterns, in order. */
@@ -79,4 +107,21 @@ export class ChannelRegistry {
     }
     return { allowed: false }
   }
+}
+
+/** Frames of the framework itself (its src/ or dist/), of packages and of node: not where a channel was registered. */
+function isFrameworkFrame(file: string): boolean {
+  const root = frameworkRoot()
+  return file.startsWith(join(root, 'src', sep)) || file.startsWith(join(root, 'dist', sep)) || file.includes(`${sep}node_modules${sep}`) || file.startsWith('node:')
+}
+
+/** The first frame of a stack outside the framework, as `/absolute/path:line`. */
+function callerFile(stack: string | undefined): string | null {
+  for (const line of (stack ?? '').split('\n').slice(1)) {
+    const match = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):(\d+):\d+\)?\s*$/.exec(line)
+    if (match === null) continue
+    const file = decodeURIComponent(match[1]!.replace(/^file:\/\//, ''))
+    if (!isFrameworkFrame(file)) return `${file}:${match[2]}`
+  }
+  return null
 }

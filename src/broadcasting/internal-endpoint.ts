@@ -24,7 +24,7 @@ export { INTERNAL_BROADCAST_PATH, SIGNATURE_HEADER, verifyBroadcastRequest, Broa
  */
 export function createInternalBroadcastRouter(delivery: BroadcastDelivery, appKey: string | null): Router {
   const router = express.Router()
-  router.post(INTERNAL_BROADCAST_PATH, express.raw({ type: () => true, limit: '1mb' }), async (request, response) => {
+  router.post(INTERNAL_BROADCAST_PATH, express.raw({ type: () => true, limit: '1mb' }), async function deliverSignedBroadcast(request, response) {
     if (appKey === null || appKey === '') {
       response.status(503).type('text/plain').send('APP_KEY is not set on the web server: broadcasts from other processes cannot be verified.')
       return

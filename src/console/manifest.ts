@@ -25,8 +25,10 @@ export const commands: readonly CommandDefinition[] = [
       { flags: '--port <port>', description: 'The port (default: PORT or 3000; 0 picks a free one)' },
       { flags: '--host <host>', description: 'The address to listen on (default: HOST or 127.0.0.1)' },
       { flags: '--no-worker', description: 'Leave queued jobs to `artisan queue:work`' },
+      { flags: '--watch', description: 'Restart on a change to app/, config/, database/migrations or .env (npm run dev)' },
     ],
-    boots: true,
+    // Booted by the command itself: under --watch only the supervised child boots.
+    boots: false,
     load: () => import('./commands/serve.ts'),
   },
   {
@@ -118,6 +120,38 @@ export const commands: readonly CommandDefinition[] = [
     options: [{ flags: '--json', description: 'Output JSON' }],
     boots: true,
     load: () => import('./commands/event-show.ts'),
+  },
+  {
+    name: 'event:dispatch',
+    description: 'Dispatch an event from the shell, built from a JSON payload or its catalog example, and show what ran',
+    arguments: [{ name: 'name', description: 'The event, e.g. OrderPlaced or export.finished', required: true }],
+    options: [
+      { flags: '--payload <json>', description: 'The payload, a JSON object (checked by the schema of the event)' },
+      { flags: '--example', description: 'Use the example payload of the catalog (artisan event:show)' },
+    ],
+    boots: true,
+    load: () => import('./commands/event-dispatch.ts'),
+  },
+  {
+    name: 'tinker',
+    description: 'Interact with the booted application in a REPL (facades and app/ classes in scope, top-level await)',
+    options: [{ flags: '--execute <code>', description: 'Run this code, print its result and exit' }],
+    boots: true,
+    load: () => import('./commands/tinker.ts'),
+  },
+  {
+    name: 'route:list',
+    description: 'List the HTTP routes: method, path, middleware and handler',
+    options: [{ flags: '--json', description: 'Output JSON' }],
+    boots: true,
+    load: () => import('./commands/route-list.ts'),
+  },
+  {
+    name: 'channel:list',
+    description: 'List the broadcast channels app/channels.ts authorizes, with the file that authorizes each',
+    options: [{ flags: '--json', description: 'Output JSON' }],
+    boots: true,
+    load: () => import('./commands/channel-list.ts'),
   },
   // The generators render stubs and write files: they never boot the application.
   {
@@ -225,8 +259,10 @@ export const commands: readonly CommandDefinition[] = [
       { flags: '--memory <mb>', description: 'Stop once the process uses more memory than this (default 512)' },
       { flags: '--max-disconnected <seconds>', description: 'Give up (exit 1) after this long without a connection to the queue (default 60; 0: never)' },
       { flags: '--json', description: 'One JSON line per job' },
+      { flags: '--watch', description: 'Restart (after the jobs in hand) on a change to app/, config/, database/migrations or .env' },
     ],
-    boots: true,
+    // Booted by the command itself: under --watch only the supervised child boots.
+    boots: false,
     load: () => import('./commands/queue-work.ts'),
   },
   {

@@ -22,6 +22,7 @@ import { withAfterResponse } from '../jobs/after-response.ts'
 import { securityHeaders } from './security-headers.ts'
 import { HttpError, ValidationError } from './http-error.ts'
 import type { RouteRegistrar } from './routes.ts'
+import { named } from './route-table.ts'
 import { ViewFactory } from './views.ts'
 import { errorMessage } from '../foundation/error-message.ts'
 
@@ -116,15 +117,15 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
   express.use(createInternalBroadcastRouter(echo, broadcastKey))
   express.post(
     '/broadcasting/auth',
-    jsonBody(),
-    formBody(),
-    broadcastingAuthRoute(options.channels, resolveUser, new OriginPolicy(allowedOrigins ?? []), echo.limits.channelNameLength),
+    named('json', jsonBody()),
+    named('form', formBody()),
+    named('broadcastingAuth', broadcastingAuthRoute(options.channels, resolveUser, new OriginPolicy(allowedOrigins ?? []), echo.limits.channelNameLength)),
   )
   const ops = opsAccess(app.config.get('ops'))
-  express.get('/health', ops.guard('health'), healthRoute(app))
+  express.get('/health', named('ops:health', ops.guard('health')), named('health', healthRoute(app)))
   if (app.bound('events.metrics')) {
     const metrics = app.make('events.metrics')
-    express.get(app.config.get('events').metrics.path, ops.guard('metrics'), async (_request: Request, response: Response) => {
+    express.get(app.config.get('events').metrics.path, named('ops:metrics', ops.guard('metrics')), async function scrapeMetrics(_request: Request, response: Response) {
       const { contentType, body } = await metrics.scrape()
       response.type(contentType).send(body)
     })
@@ -153,7 +154,7 @@ export function createHttpKernel(app: Application, options: HttpKernelOptions): 
     },
     close() {
       // socket.io closes the HTTP server it is attached to, waiting for its connections.
-      closing ??= echo.close()
+      closing ??= drained(server, () => echo.close())
       return closing
     },
   }
@@ -182,6 +183,20 @@ export async function createApplicationHttpKernel(app: Application, options: Par
       return close()
     },
   }
+}
+
+/**
+ * Closes the server without waiting on keep-alive clients: a client that keeps sending requests
+ * on its connection (a poller, a browser) would hold the close, and a restart, forever. From now
+ * on each response says `Connection: close`, and connections left idle are closed until the
+ * server is.
+ */
+function drained(server: HttpServer, close: () => Promise<void>): Promise<void> {
+  server.prependListener('request', (_request, response) => {
+    if (!response.headersSent) response.setHeader('connection', 'close')
+  })
+  const idle = setInterval(() => server.closeIdleConnections(), 50)
+  return close().finally(() => clearInterval(idle))
 }
 
 function listen(server: HttpServer, port: number, host?: string): Promise<{ port: number }> {
@@ -226,8 +241,9 @@ async function loadApplicationRoutes(app: Application, kernel: HttpKernel): Prom
   if (typeof module.default !== 'function') throw new Error(`${file} must export default defineRoutes(({ web, api }) => { ... }).`)
   const { cookies } = app.config.get('http')
   const csrf = csrfProtection({ key: signingKey(app.config.get('app'), app.logger), secure: cookies.secure, sameSite: cookies.sameSite })
-  const web = groupRouter([formBody(), jsonBody(), csrf])
-  const api = groupRouter([jsonBody()])
+  // Named for `artisan route:list`, which lists each route's middleware.
+  const web = groupRouter([named('form', formBody()), named('json', jsonBody()), named('csrf', csrf)])
+  const api = groupRouter([named('json', jsonBody())])
   await (module.default as RouteRegistrar)({ web, api, app })
   kernel.routes.use('/api', api)
   kernel.routes.use(web)

@@ -3,7 +3,8 @@ import { Worker } from '../../queue/worker.ts'
 import type { JobReport } from '../../queue/job-hooks.ts'
 import { DEFAULT_RECONNECT_POLICY } from '../../queue/reconnect.ts'
 import { queueRestartSignal } from '../../queue/restart-signal.ts'
-import type { CommandHandler } from '../command.ts'
+import type { CommandContext, CommandHandler } from '../command.ts'
+import { awaitBootSignal, awaitHandoff, reportStarted, supervise } from '../watch-supervisor.ts'
 import type { Output } from '../output.ts'
 
 /** The longest a Node timer can wait (2^31 - 1 ms), in seconds: a longer one fires at once. */
@@ -32,8 +33,12 @@ function line(report: JobReport, output: Output): string {
  * taking jobs, lets those in hand finish, and exits 0; so does `artisan queue:restart`, run
  * anywhere (the worker polls its signal in the database), for deploys.
  */
-const queueWork: CommandHandler = async ({ app, args, options, output }) => {
-  if (!app) throw new Error('queue:work needs the booted application')
+const queueWork: CommandHandler = async (context) => {
+  if (context.options.watch === true) return watchWorker(context)
+  const { args, options, output } = context
+  // Under `queue:work --watch`, a standby: boots the (changed) application on the supervisor's word.
+  await awaitBootSignal(() => import('knex'))
+  const app = context.app ?? (await context.boot())
   const manager = app.make('queue')
   const connection = args[0] ?? manager.defaultConnection
   // An unknown connection fails here, with the fix, before anything starts.
@@ -63,12 +68,16 @@ const queueWork: CommandHandler = async ({ app, args, options, output }) => {
     onWarning: (message) => (json ? output.line(JSON.stringify({ warning: message })) : output.error(`  Warning: ${message}`)),
     restart: queueRestartSignal(app),
   })
+  // Under `queue:work --watch`: booted; take jobs once the old worker has finished its own.
+  await awaitHandoff()
   const stop = () => void worker.stop('signal')
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
   if (!json) output.line(`  Processing jobs from the ${queues.map((q) => `[${q}]`).join(', ')} queue(s) on "${connection}".`)
   try {
-    const summary = await worker.run()
+    const running = worker.run()
+    reportStarted()
+    const summary = await running
     if (json) output.line(JSON.stringify({ stopped: summary }))
     else if (summary.reason === 'restart') output.line(`  Restarting: queue:restart was run, so this worker stops after its jobs in hand (${summary.processed} job(s), ${summary.failed} failed, ${summary.released} released); let your process manager start it again.`)
     else output.line(`  Stopped (${summary.reason}): ${summary.processed} job(s), ${summary.failed} failed, ${summary.released} released.`)
@@ -77,6 +86,21 @@ const queueWork: CommandHandler = async ({ app, args, options, output }) => {
     process.off('SIGINT', stop)
   }
   return 0
+}
+
+/**
+ * `queue:work --watch`: the worker in a supervised child process, restarted (after its jobs in
+ * hand) on a change to app/, config/, database/migrations or .env; the other flags pass through.
+ */
+function watchWorker({ cwd, args, options, output }: CommandContext): Promise<number> {
+  const argv = ['queue:work', ...args]
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'watch' || value === undefined || value === false) continue
+    const flag = `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`
+    argv.push(...(value === true ? [flag] : [flag, String(value)]))
+  }
+  if (!output.ansi) argv.push('--no-ansi')
+  return supervise({ cwd, argv, output, label: 'worker' })
 }
 
 export default queueWork
