@@ -12,6 +12,8 @@ export interface CommandContext {
   readonly boot: () => Promise<Application>
   /** Every command of the console, as the manifest lists them (what `list` shows). */
   readonly commands: readonly CommandDefinition[]
+  /** Herald's public API (`import 'herald'`), when the caller passed it (bin/artisan does). */
+  readonly publicApi: (() => Promise<Record<string, unknown>>) | null
 }
 
 /** A command module's default export. Resolves to the exit code (default 0). */

@@ -22,6 +22,11 @@ export interface ArtisanOptions {
   app?: Application
   /** Answers to application commands' prompts, by question (runCommand in tests). */
   answers?: PromptAnswers
+  /**
+   * Herald's public API, what `import 'herald'` gives (tinker's scope). bin/artisan, above every
+   * floor, passes it, so no command imports src/index.ts from below it.
+   */
+  publicApi?: () => Promise<Record<string, unknown>>
 }
 
 async function defaultBoot(cwd: string): Promise<Application> {
@@ -66,7 +71,7 @@ export async function runArtisan(argv: readonly string[], options: ArtisanOption
     }
     for (const option of definition.options ?? []) command.option(option.flags, option.description)
     command.action(async (...received: unknown[]) => {
-      exitCode = await runCommand(definition, received, output, cwd, boot, applicationDefinitions)
+      exitCode = await runCommand(definition, received, output, cwd, boot, applicationDefinitions, options.publicApi ?? null)
     })
   }
 
@@ -204,6 +209,7 @@ async function runCommand(
   cwd: string,
   boot: { boot: (cwd: string) => Promise<Application>; owned: boolean },
   listed: readonly CommandDefinition[],
+  publicApi: (() => Promise<Record<string, unknown>>) | null,
 ): Promise<number> {
   // commander passes the declared arguments, then the options object, then the command.
   const argCount = definition.arguments?.length ?? 0
@@ -212,6 +218,6 @@ async function runCommand(
   const { default: handler } = await definition.load()
   return withApplication(cwd, boot, async (bootOnce) => {
     const app = definition.boots ? await bootOnce() : null
-    return (await handler({ app, args, options: opts, output, cwd, boot: bootOnce, commands: listed })) ?? 0
+    return (await handler({ app, args, options: opts, output, cwd, boot: bootOnce, commands: listed, publicApi })) ?? 0
   })
 }

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import type { Application } from '../../foundation/application.ts'
 import { errorMessage } from '../../foundation/error-message.ts'
+import { UserError } from '../../foundation/errors.ts'
 import { sourceFiles } from '../../events/discovery.ts'
 import { EventFake } from '../../events/event-fake.ts'
 import type { CommandHandler } from '../command.ts'
@@ -24,8 +25,9 @@ export const HISTORY_FILE = '.herald_tinker_history'
  * app/ folders above by its name (a default export by its class name). A name exported twice
  * keeps its first file; the list of clashes is returned for the banner.
  */
-async function scope(app: Application): Promise<{ context: Record<string, unknown>; loaded: string[]; clashes: string[] }> {
-  const herald = (await import('../../index.ts')) as Record<string, unknown>
+async function scope(app: Application, publicApi: (() => Promise<Record<string, unknown>>) | null): Promise<{ context: Record<string, unknown>; loaded: string[]; clashes: string[] }> {
+  if (publicApi === null) throw new UserError("tinker needs Herald's public API in scope: run it through bin/artisan (node bin/artisan tinker).")
+  const herald = await publicApi()
   const context: Record<string, unknown> = { ...herald, herald, app }
   const loaded: string[] = []
   const clashes: string[] = []
@@ -159,9 +161,9 @@ async function execute(app: Application, code: string, context: Record<string, u
  * .herald_tinker_history, and while `Event.fake()` is installed each evaluation prints what it
  * would have dispatched. `.exit` (or Ctrl+D) leaves. `--execute "code"` runs code and exits.
  */
-const tinker: CommandHandler = async ({ app, options, output }) => {
+const tinker: CommandHandler = async ({ app, options, output, publicApi }) => {
   if (!app) throw new Error('tinker needs the booted application')
-  const { context, loaded, clashes } = await scope(app)
+  const { context, loaded, clashes } = await scope(app, publicApi)
   if (typeof options.execute === 'string') return execute(app, options.execute, context, output)
 
   output.line(`Herald tinker (${app.config.get('app').env}). In scope: app, Event, Queue, Bus, DB, Broadcast, EventBus${loaded.length > 0 ? `, ${loaded.join(', ')}` : ''}.`)
