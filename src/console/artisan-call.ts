@@ -1,8 +1,8 @@
 import type { Application } from '../foundation/application.ts'
 import { UserError } from '../foundation/errors.ts'
-import type { OutputStreams } from '../console/output.ts'
-import type { PromptAnswers } from '../console/prompts.ts'
-import { bootApplication, facadeRoot } from './application-root.ts'
+import type { OutputStreams } from './output.ts'
+import type { PromptAnswers } from './prompts.ts'
+import { bootApplication, facadeRoot } from '../support/application-root.ts'
 
 /** A command's input from code, Laravel style: arguments by name, options with their dashes. */
 export type CommandParameters = Readonly<Record<string, string | number | bigint | boolean | null | undefined | ReadonlyArray<string | number>>>
@@ -29,7 +29,7 @@ export interface CommandResult {
 /** The argument names of `name`, in order: what positional parameters are matched against. */
 async function argumentNames(name: string, cwd: string): Promise<readonly string[] | null> {
   // Loaded on the first call: importing 'herald' loads no console code.
-  const [{ commands }, { loadApplicationCommands }] = await Promise.all([import('../console/manifest.ts'), import('../console/app-commands.ts')])
+  const [{ commands }, { loadApplicationCommands }] = await Promise.all([import('./manifest.ts'), import('./app-commands.ts')])
   const frameworkNames = new Set(commands.map((definition) => definition.name))
   const framework = commands.find((definition) => definition.name === name)
   if (framework !== undefined) return (framework.arguments ?? []).map((argument) => argument.name)
@@ -93,7 +93,7 @@ async function call(name: string, parameters: CommandParameters, options: CallOp
     streams.stderr.write(`${error.message}\n`)
     return 1
   }
-  const { runArtisan } = await import('../console/kernel.ts')
+  const { runArtisan } = await import('./kernel.ts')
   return runArtisan(argv, {
     cwd,
     streams,
