@@ -252,13 +252,14 @@ describe('--watch', () => {
   it('serve --watch lets the old server finish the job in hand before the new one starts', { timeout: 180_000 }, async () => {
     writeFileSync(
       join(copy.root, 'app/listeners/slow-report.ts'),
-      `import { appendFileSync } from 'node:fs'
+      `import { appendFileSync, existsSync } from 'node:fs'
 import { Listener, ShouldQueue } from 'herald'
 
+// Runs until the test writes release.flag: the job is in hand for as long as the test needs.
 export default class SlowReport extends ShouldQueue(Listener.for('report.slow')) {
   async handle() {
     appendFileSync('slow.log', 'start\\n')
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    while (!existsSync('release.flag')) await new Promise((resolve) => setTimeout(resolve, 20))
     appendFileSync('slow.log', 'end\\n')
   }
 }
@@ -276,6 +277,10 @@ export default class SlowReport extends ShouldQueue(Listener.for('report.slow'))
     }
     await expect.poll(() => file('slow.log'), { timeout: 20_000, interval: 10 }).toBe('start\n')
     writeFileSync(join(copy.root, 'app/listeners/slow-report.ts'), `${readFileSync(join(copy.root, 'app/listeners/slow-report.ts'), 'utf8')}// edited\n`)
+    // The old server was told to stop and waits for its job in hand: no new server yet.
+    await expect.poll(server.output, { timeout: 30_000 }).toContain('Stopping: finishing the jobs in hand')
+    expect(server.output()).not.toMatch(/Restarted the server/)
+    writeFileSync(join(copy.root, 'release.flag'), '')
     await expect.poll(server.output, { timeout: 30_000 }).toMatch(/Restarted the server in \d+ ms/)
     // The job in hand ran to its end in the old server, which stopped only then.
     expect(file('slow.log')).toBe('start\nend\n')

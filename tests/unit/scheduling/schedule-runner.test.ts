@@ -81,8 +81,10 @@ describe('ScheduleRunner', () => {
     const schedule = new TaskSchedule()
     const seen: Date[] = []
     schedule.call(() => undefined).everyMinute().name('when-false').when(() => false)
-    schedule.call(() => undefined).everyMinute().name('skip-true').skip(async () => true)
-    schedule.call(() => undefined).everyMinute().name('passes').when((now) => (seen.push(now), true)).skip(false)
+    // A filter may be async, read the scheduler's time, or be a plain boolean.
+    const inMaintenance = false
+    schedule.call(() => undefined).everyMinute().name('skip-true').skip(async (now) => now.getUTCHours() === 8)
+    schedule.call(() => undefined).everyMinute().name('passes').when((now) => (seen.push(now), now.getUTCMinutes() === 0)).skip(inMaintenance)
     const reports = await h.runner.runDue(schedule, at('2026-12-04T08:00:00Z'))
     expect(reports.map((r) => [r.name, r.status, r.reason])).toEqual([['when-false', 'SKIP', 'filter'], ['skip-true', 'SKIP', 'filter'], ['passes', 'DONE', undefined]])
     expect(seen).toEqual([at('2026-12-04T08:00:00Z')])
