@@ -12,6 +12,7 @@ import { RunningJob, type QueuedEventJob } from './running-job.ts'
 import type { QueuedJobRuntime } from './job-runtime.ts'
 import { runMiddleware } from './middleware-pipeline.ts'
 import { errorMessage } from '../foundation/error-message.ts'
+import { JobFailedError, JobTimeoutError, withDeadline } from './job-deadline.ts'
 import type { EventClassRegistry } from '../foundation/serializer.ts'
 
 /** Worker-wide defaults for jobs that do not set their own (`queue:work --tries --backoff --timeout`). */
@@ -55,46 +56,10 @@ export interface JobRunnerContext {
   readonly jobs?: () => QueuedJobRuntime | null
 }
 
-/** A job that failed for good with a reason (no retry), e.g. an unknown listener. */
-export class JobFailedError extends Error {
-  override readonly name = 'JobFailedError'
-}
-
-/** The job timed out. */
-export class JobTimeoutError extends Error {
-  override readonly name = 'JobTimeoutError'
-}
-
 type Handler = (event: unknown) => unknown
 
 /** The shutdown signal of a job run outside a worker (the sync driver): never aborts. */
 const NO_SHUTDOWN = new AbortController().signal
-
-/** A job that has not settled after `seconds`: aborts its signal and rejects with a JobTimeoutError. */
-function withDeadline(running: PromiseLike<unknown>, job: RunningJob, seconds: number, displayName: string, logger: Logger): Promise<unknown> {
-  let timedOut = false
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new JobTimeoutError(`${displayName} timed out after ${seconds} s.`)
-      timedOut = true
-      job.abort(error)
-      reject(error)
-    }, seconds * 1000)
-    running.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        // A timed-out handler cannot be killed; it is told through the signal, and its eventual
-        // rejection is logged rather than left unhandled.
-        if (timedOut) logger.warn(`${displayName} failed after its timeout: ${String(error)}`)
-        reject(error)
-      },
-    )
-  })
-}
 
 /**
  * The one pipeline every driver's jobs go through: decode, resolve the listener, run it with
@@ -401,4 +366,4 @@ function listenerError(envelope: JobEnvelope, failures: ReadonlyArray<{ readonly
   )
 }
 
-export { PayloadDecodeError, type QueuedEventJob }
+export { JobFailedError, JobTimeoutError, PayloadDecodeError, type QueuedEventJob }

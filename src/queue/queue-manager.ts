@@ -20,6 +20,8 @@ import { JobHooks } from './job-hooks.ts'
 import { JobRunner, type JobDefaults, type JobRunnerContext, type QueuedEventJob } from './job-runner.ts'
 import { resolveEventQueueOptions, resolveQueueOptions, type ResolvedQueueOptions } from './queue-options.ts'
 import type { QueuedJobRuntime } from './job-runtime.ts'
+import { PayloadClasses } from './payload-classes.ts'
+import type { JobPushOptions, PushInterceptor } from './push-types.ts'
 import type { EventClassRegistry } from '../foundation/serializer.ts'
 
 const driverModules: Record<QueueConnectionConfig['driver'], () => Promise<DriverModule>> = {
@@ -28,31 +30,7 @@ const driverModules: Record<QueueConnectionConfig['driver'], () => Promise<Drive
   bullmq: () => import('./drivers/bullmq-driver.ts'),
 }
 
-/** A job as pushed, as `Queue.fake()` records it. */
-export interface PushedJob {
-  readonly connection: string
-  readonly queue: string
-  readonly delay: number
-  readonly envelope: JobEnvelope
-  /** The listener class (job 'listener') or the event class (jobs 'event' and 'broadcast'). */
-  readonly target: unknown
-  readonly event: unknown
-}
-
-/** Where a job class's job goes, as its pending dispatch set it (over the job's own options). */
-export interface JobPushOptions {
-  readonly connection?: string
-  readonly queue?: string
-  /** Seconds from now, or a Date to run at. */
-  readonly delay?: number | Date
-  /** True: held until the transaction commits; false: pushed at once even inside one. */
-  readonly afterCommit?: boolean
-}
-
-/** Installed by `Queue.fake()`: takes pushes instead of the drivers. */
-export interface PushInterceptor {
-  record(job: PushedJob): void
-}
+export type { JobPushOptions, PushInterceptor, PushedJob } from './push-types.ts'
 
 export interface QueueManagerDependencies {
   readonly config: QueueConfig
@@ -87,20 +65,17 @@ export class QueueManager implements QueuedListenerGateway {
    */
   private readonly eventJobs = new WeakMap<object, QueuedEventJob>()
   private eventJobsRunning = 0
-  /** Job classes and the application's value classes, by name: what job payloads are rebuilt as. */
-  private readonly classes = new Map<string, Function>()
-  /** The same, by class: a job class's payload name may be its `static jobName`, not its class name. */
-  private readonly classNames = new WeakMap<Function, string>()
+  private readonly classes = new PayloadClasses()
   private jobs: QueuedJobRuntime | null = null
 
   constructor(private readonly deps: QueueManagerDependencies) {
     this.jobHooks = new JobHooks(() => deps.logger)
     this.registry = {
-      classFor: (name) => deps.events.eventClass(name) ?? deps.discovery()?.events.get(name) ?? this.classes.get(name),
+      classFor: (name) => deps.events.eventClass(name) ?? deps.discovery()?.events.get(name) ?? this.classes.classFor(name),
       nameOf: (instance) => {
         const ctor = (instance as { constructor?: Function }).constructor
         if (typeof ctor !== 'function') return undefined
-        const registered = this.classNames.get(ctor)
+        const registered = this.classes.nameOf(ctor)
         if (registered !== undefined) return registered
         const name = eventClassName(ctor)
         return this.registry.classFor(name) === ctor ? name : undefined
@@ -114,10 +89,7 @@ export class QueueManager implements QueuedListenerGateway {
    * is an error.
    */
   registerClass(name: string, ctor: Function): void {
-    const known = this.classes.get(name)
-    if (known !== undefined && known !== ctor) throw new UserError(`Two classes are registered for job payloads as "${name}": rename one, or give it a static jobName.`)
-    this.classes.set(name, ctor)
-    this.classNames.set(ctor, name)
+    this.classes.register(name, ctor)
   }
 
   /** @internal The jobs layer installs how job classes run (null removes it). */
