@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import knexFactory from 'knex'
 import { Job, Listener, Migrator, ShouldQueue, bootApplication, type Application } from '../../src/index.ts'
-import { Worker } from '../../src/queue/worker.ts'
+import { timeWorker } from './timed-worker.ts'
 import { PG, REDIS_URL } from './services.ts'
 
 const PUSH_WINDOW = 100
@@ -101,28 +101,8 @@ export async function jobVsListenerContender(runId: string, connection: 'bullmq'
       const pushMs = performance.now() - pushStart
       remaining = count
       const finished = new Promise<void>((resolve) => (allRan = resolve))
-      const worker = new Worker(app.make('queue'), {
-        connection,
-        queues: ['default'],
-        concurrency,
-        defaults: { tries: 1, backoff: 0, timeout: 60 },
-        sleep: 3,
-        stopWhenEmpty: false,
-        maxJobs: 0,
-        maxTime: 0,
-        memory: 512,
-      })
-      const cpu = process.cpuUsage()
-      const start = performance.now()
-      const running = worker.run().then(() => Promise.reject(new Error('the worker stopped early')))
-      try {
-        await Promise.race([finished, running])
-        const ms = performance.now() - start
-        const used = process.cpuUsage(cpu)
-        return { pushMs, ms, cpuMs: (used.user + used.system) / 1000 }
-      } finally {
-        await worker.stop()
-      }
+      const { ms, cpuMs } = await timeWorker(app, connection, concurrency, finished)
+      return { pushMs, ms, cpuMs }
     },
     async close() {
       const driver = await app.make('queue').connection(connection)

@@ -9,9 +9,8 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { Job, Limit, RateLimited, RateLimiter, bootApplication, type Application, type JobMiddleware } from '../../src/index.ts'
-import { Worker } from '../../src/queue/worker.ts'
+import { timeWorker } from './timed-worker.ts'
 import { REDIS_URL } from './services.ts'
 
 let sink = 0
@@ -79,28 +78,7 @@ export async function rateLimitedContender(runId: string): Promise<RateLimitedCo
       }
       remaining = count
       const finished = new Promise<void>((resolve) => (allRan = resolve))
-      const worker = new Worker(app.make('queue'), {
-        connection: 'bullmq',
-        queues: ['default'],
-        concurrency,
-        defaults: { tries: 1, backoff: 0, timeout: 60 },
-        sleep: 3,
-        stopWhenEmpty: false,
-        maxJobs: 0,
-        maxTime: 0,
-        memory: 512,
-      })
-      const cpu = process.cpuUsage()
-      const start = performance.now()
-      const running = worker.run().then(() => Promise.reject(new Error('the worker stopped early')))
-      try {
-        await Promise.race([finished, running])
-        const ms = performance.now() - start
-        const used = process.cpuUsage(cpu)
-        return { ms, cpuMs: (used.user + used.system) / 1000 }
-      } finally {
-        await worker.stop()
-      }
+      return timeWorker(app, 'bullmq', concurrency, finished)
     },
     sink: async () => sink,
     async close() {
