@@ -5,44 +5,13 @@
  * it, clashes name both files, `optimize` caches the manifest, the generated test passes
  * unchanged, and `Artisan.call` / `runCommand` run commands from code.
  */
-import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyProject } from '../support/project-copy.ts'
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-// The generated tests run in a vitest of their own: it must not think it is this one's worker.
-const childEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')))
-
-function run(cwd: string, file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { ...childEnv, ...env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 2) : 0, stdout, stderr })
-    })
-  })
-}
+import { run, tree } from '../support/cli-run.ts'
 
 const timeout = 240_000
-
-/** Every file under app/, tests/ and stubs/ with its content: what a refused command must leave as it was. */
-function tree(root: string): Map<string, string> {
-  const files = new Map<string, string>()
-  for (const folder of ['app', 'tests', 'stubs']) {
-    if (!existsSync(join(root, folder))) continue
-    for (const entry of readdirSync(join(root, folder), { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue
-      const path = join(entry.parentPath, entry.name)
-      files.set(relative(root, path), readFileSync(path, 'utf8'))
-    }
-  }
-  return files
-}
 
 const reportCommand = `import { Command } from 'herald'
 

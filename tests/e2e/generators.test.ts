@@ -1,53 +1,8 @@
-import { execFile } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyProject } from '../support/project-copy.ts'
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-// The generated tests run in a vitest of their own: it must not think it is this one's worker.
-const childEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')))
-
-function run(cwd: string, file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      {
-        cwd,
-        env: { ...childEnv, ...env, NO_COLOR: '1' },
-        timeout: 120_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 2) : 0
-        resolve({ code, stdout, stderr })
-      },
-    )
-  })
-}
-
-/** The real CLI, as a user runs it, in a copy of the project. */
-const artisan = (cwd: string, ...args: string[]) => run(cwd, process.execPath, ['bin/artisan', ...args])
-
-/** Every file under the project's app/, tests/ and stubs/, with its content. */
-function tree(root: string): Map<string, string> {
-  const files = new Map<string, string>()
-  for (const folder of ['app', 'tests', 'stubs']) {
-    if (!existsSync(join(root, folder))) continue
-    for (const entry of readdirSync(join(root, folder), { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue
-      const path = join(entry.parentPath, entry.name)
-      files.set(relative(root, path), readFileSync(path, 'utf8'))
-    }
-  }
-  return files
-}
+import { run, artisan, created, tree } from '../support/cli-run.ts'
 
 /** `event:list`'s text output as event → its listener lines. */
 function listing(stdout: string): Map<string, string[]> {
@@ -60,7 +15,6 @@ function listing(stdout: string): Map<string, string[]> {
   return events
 }
 
-const created = (...paths: string[]) => paths.map((path) => `CREATE ${path}\n`).join('')
 const timeout = 240_000
 
 describe('generated code compiles, passes its own tests and is discovered', () => {

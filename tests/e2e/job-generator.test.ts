@@ -3,58 +3,13 @@
  * written where the stubs say, type-check, and the generated test passes unchanged (and fails
  * when the job does); bad names and existing files are refused with one line, nothing written.
  */
-import { execFile } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyProject } from '../support/project-copy.ts'
+import { run, artisan, created, tree, vitest } from '../support/cli-run.ts'
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-// The generated tests run in a vitest of their own: it must not think it is this one's worker.
-const childEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')))
-
-function run(cwd: string, file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { ...childEnv, ...env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 2) : 0, stdout, stderr })
-    })
-  })
-}
-
-const artisan = (cwd: string, ...args: string[]) => run(cwd, process.execPath, ['bin/artisan', ...args])
-const created = (...paths: string[]) => paths.map((path) => `CREATE ${path}\n`).join('')
 const timeout = 240_000
-
-interface VitestReport {
-  numPassedTests: number
-  numFailedTests: number
-  testResults: Array<{ name: string; status: string; assertionResults: Array<{ title: string; status: string }> }>
-}
-
-async function vitest(root: string, files: string[]): Promise<VitestReport & { code: number }> {
-  const report = join(root, 'generated-tests.json')
-  const result = await run(root, join(root, 'node_modules/.bin/vitest'), ['run', '--reporter=json', `--outputFile=${report}`, ...files])
-  return { ...(JSON.parse(readFileSync(report, 'utf8')) as VitestReport), code: result.code }
-}
-
-/** Every file under app/, tests/ and stubs/ with its content: what a refused command must leave as it was. */
-function tree(root: string): Map<string, string> {
-  const files = new Map<string, string>()
-  for (const folder of ['app', 'tests', 'stubs']) {
-    if (!existsSync(join(root, folder))) continue
-    for (const entry of readdirSync(join(root, folder), { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue
-      const path = join(entry.parentPath, entry.name)
-      files.set(relative(root, path), readFileSync(path, 'utf8'))
-    }
-  }
-  return files
-}
 
 describe('make:job', () => {
   let copy: ReturnType<typeof copyProject>

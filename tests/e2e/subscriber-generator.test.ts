@@ -1,42 +1,10 @@
-import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyProject } from '../support/project-copy.ts'
+import { run, artisan, created, vitest } from '../support/cli-run.ts'
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-// The generated tests run in a vitest of their own: it must not think it is this one's worker.
-const childEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')))
-
-function run(cwd: string, file: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { ...childEnv, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 2) : 0, stdout, stderr })
-    })
-  })
-}
-
-const artisan = (cwd: string, ...args: string[]) => run(cwd, process.execPath, ['bin/artisan', ...args])
-const created = (...paths: string[]) => paths.map((path) => `CREATE ${path}\n`).join('')
 const timeout = 240_000
-
-interface VitestReport {
-  numPassedTests: number
-  numFailedTests: number
-  testResults: Array<{ name: string; status: string; assertionResults: Array<{ title: string; status: string }> }>
-}
-
-/** Runs vitest on `files` in the copy and returns its JSON report. */
-async function vitest(root: string, files: string[]): Promise<VitestReport & { code: number }> {
-  const report = join(root, 'generated-tests.json')
-  const result = await run(root, join(root, 'node_modules/.bin/vitest'), ['run', '--reporter=json', `--outputFile=${report}`, ...files])
-  return { ...(JSON.parse(readFileSync(report, 'utf8')) as VitestReport), code: result.code }
-}
 
 describe('make:subscriber --test', () => {
   let copy: ReturnType<typeof copyProject>
